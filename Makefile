@@ -1,0 +1,63 @@
+# The entry points: `make dev` runs the shop locally, `make test` runs every test. Both set up from nothing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.13
+VENV ?= .venv
+BIN := $(VENV)/bin
+STACK_NAME ?= ticket-shop
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: help venv chromium dev test lint format build deploy seed publish-frontend invoke clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements-dev.txt functions/*/requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.13 (the Lambda runtime's version)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed ## Create .venv with the pinned packages
+
+chromium: ## Install Debian's Chromium for the browser tests, if missing
+	@command -v chromium >/dev/null || { \
+	  echo "Installing Chromium (Debian package) for the browser tests"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+dev: venv ## Run the whole shop locally: embedded AWS, API on :3000, frontend on :8080
+	$(BIN)/python -m tools.local
+
+test: venv chromium ## Run every test: unit, integration (moto), template and build, local stack, browser
+	$(BIN)/pytest
+
+lint: venv ## ruff, mypy and `sam validate --lint`
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/sam validate --lint
+
+format: venv ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+build: venv ## sam build (arm64 wheels, cached)
+	$(BIN)/sam build
+
+deploy: build ## sam deploy (the first time: `make deploy DEPLOY_ARGS=--guided`)
+	$(BIN)/sam deploy $(DEPLOY_ARGS)
+
+seed: venv ## Put data/gigs.json into the deployed stack's table (STACK_NAME=ticket-shop)
+	$(BIN)/python -m tools.seed --stack-name $(STACK_NAME)
+
+publish-frontend: venv ## Upload frontend/ to the deployed stack's bucket and invalidate CloudFront
+	$(BIN)/python -m tools.publish_frontend --stack-name $(STACK_NAME)
+
+invoke: venv ## Run one function on one event against the embedded AWS: make invoke FUNCTION=PurchaseFunction EVENT=events/purchase-valid.json
+	$(BIN)/python -m tools.local.invoke $(FUNCTION) $(EVENT)
+
+clean: ## Remove the venv, build output and local state
+	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,33 @@
+"""The gigs table."""
+
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.config import Config
+
+from gigs.models import Gig
+
+CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+
+_deserialize = TypeDeserializer().deserialize
+
+
+class GigCatalogue:
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self._table_name = table_name
+        self._client = client or boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+    def list(self) -> list[Gig]:
+        """Every gig, soonest first. A scan is right for a catalogue of a few hundred gigs at most."""
+        pages = self._client.get_paginator("scan").paginate(TableName=self._table_name)
+        gigs = [_gig(item) for page in pages for item in page["Items"]]
+        return sorted(gigs, key=lambda gig: (gig.date, gig.id))
+
+    def get(self, gig_id: str) -> Gig | None:
+        item = self._client.get_item(TableName=self._table_name, Key={"id": {"S": gig_id}}).get("Item")
+        return None if item is None else _gig(item)
+
+
+def _gig(item: dict[str, Any]) -> Gig:
+    return Gig.model_validate({key: _deserialize(value) for key, value in item.items()})

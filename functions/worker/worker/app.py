@@ -1,0 +1,73 @@
+"""PurchaseQueue -> one confirmation email per record, reporting the records that failed."""
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from worker.adapters import CLIENT_CONFIG, SesMailer, SqsDeadLetters
+from worker.confirmations import Confirmations, Outcome
+from worker.models import TicketMessage
+from worker.settings import Settings
+
+# A batch holds at most 10 records (the template's BatchSize): send them all at once, so a batch
+# costs about one SES round trip rather than ten.
+SEND_CONCURRENCY = 10
+
+logger = Logger()
+metrics = Metrics()
+processor = AsyncBatchProcessor(event_type=EventType.SQS)
+_senders = ThreadPoolExecutor(max_workers=SEND_CONCURRENCY, thread_name_prefix="send")
+
+
+@cache
+def _confirmations() -> Confirmations:
+    settings = Settings.from_env()
+    return Confirmations(
+        mailer=SesMailer(str(settings.sender_email)),
+        dead_letters=SqsDeadLetters(settings.dead_letter_queue_url),
+        persistence=DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto_config=CLIENT_CONFIG),
+    )
+
+
+async def record_handler(record: SQSRecord) -> None:
+    """Parse and confirm one record; an exception fails this record alone."""
+    try:
+        ticket = TicketMessage.model_validate_json(record.body)
+    except ValidationError as error:
+        fields = [".".join(map(str, detail["loc"])) for detail in error.errors(include_input=False)]
+        logger.error("Not a ticket message", extra={"messageId": record.message_id, "fields": fields})
+        metrics.add_metric(name="MalformedMessages", unit=MetricUnit.Count, value=1)
+        raise
+    context = {"ticketId": str(ticket.ticket_id), "messageId": record.message_id}
+    try:
+        loop = asyncio.get_running_loop()
+        outcome = await loop.run_in_executor(_senders, _confirmations().deliver, ticket, record.body)
+    except Exception:
+        logger.exception("Confirmation failed; SQS will deliver the message again", extra=context)
+        metrics.add_metric(name="ConfirmationsFailed", unit=MetricUnit.Count, value=1)
+        raise
+    if outcome is Outcome.PARKED:
+        logger.error("SES refused the email; message parked in the dead-letter queue", extra=context)
+    else:
+        logger.info(f"Confirmation {'already ' if outcome is Outcome.ALREADY_SENT else ''}sent", extra=context)
+    metrics.add_metric(name=f"Confirmations{outcome}", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    # Lets an interrupted send's "in progress" mark expire with this invocation rather than an hour later.
+    _confirmations().idempotency.register_lambda_context(context)
+    return async_process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
