@@ -64,7 +64,7 @@ def read_order(event: APIGatewayProxyEventV2) -> PurchaseRequest:
         )
     try:
         data = json.loads(body)
-    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise RequestRejected(HTTPStatus.BAD_REQUEST, "The request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise RequestRejected(HTTPStatus.BAD_REQUEST, "The request body must be a JSON object")
@@ -99,6 +99,7 @@ def mask_email(address: str) -> str:
 def _rejected(error: RequestRejected) -> Response[dict[str, Any]]:
     # Field names only: the values may be card data.
     logger.info("Order rejected", extra={"status": int(error.status), "fields": [e["field"] for e in error.errors]})
+    metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
     body: dict[str, Any] = {"message": error.message}
     if error.errors:
         body["errors"] = error.errors
@@ -108,6 +109,7 @@ def _rejected(error: RequestRejected) -> Response[dict[str, Any]]:
 @app.exception_handler(GigNotFound)
 def _unknown_gig(error: GigNotFound) -> Response[dict[str, Any]]:
     logger.info("Order rejected: unknown gig", extra={"gigId": error.gig_id})
+    metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
     message = "No gig with this id"
     return _json(HTTPStatus.NOT_FOUND, {"message": message, "errors": [{"field": "gigId", "message": message}]})
 
@@ -115,6 +117,7 @@ def _unknown_gig(error: GigNotFound) -> Response[dict[str, Any]]:
 @app.exception_handler(ServiceUnavailable)
 def _unavailable(error: ServiceUnavailable) -> Response[dict[str, Any]]:
     logger.exception("Order not taken")
+    metrics.add_metric(name="OrdersNotTaken", unit=MetricUnit.Count, value=1)
     return _json(
         HTTPStatus.SERVICE_UNAVAILABLE,
         {"message": "Tickets cannot be sold right now; nothing was charged. Please try again shortly."},

@@ -1,0 +1,403 @@
+/**
+ * Gig page: show one gig and sell a ticket for it.
+ * @module gig
+ */
+
+import { ApiError, getGig, purchase } from "./api.js";
+import { formatDate, formatNumber, formatPrice, formatTime, isPrice, parseIsoDate, text } from "./format.js";
+import { clearStatus, el, fillSlot, loadErrorMessage, setImage, showLoadError, showProgress } from "./ui.js";
+import { normaliseCardNumber, validateExpiry, validatePurchase } from "./validation.js";
+
+/** The purchase fields, in form order. Their names are the API's. */
+const FIELDS = [
+  "name",
+  "email",
+  "nameOnCard",
+  "cardNumber",
+  "cardExpiryMonth",
+  "cardExpiryYear",
+  "cardCVC",
+  "disclaimerAccepted",
+];
+const EXPIRY_YEARS = 16;
+const BUSY_LABEL = "Buying…";
+const MESSAGES = {
+  network: "We can't reach the ticket service. Check your connection and try again.",
+  timeout:
+    "The ticket service took too long to answer. If no confirmation email arrives in a few minutes, please try again.",
+  unavailable:
+    "We couldn't complete your purchase right now. Nothing was charged. Please try again in a moment.",
+  tooLarge: "Your order is too large to process. Please shorten your details and try again.",
+  gone: "This gig is no longer available.",
+  invalid: "Please check your details and try again.",
+};
+
+const status = /** @type {HTMLElement} */ (document.getElementById("status"));
+const article = /** @type {HTMLElement} */ (document.getElementById("gig"));
+const form = /** @type {HTMLFormElement} */ (document.getElementById("buy-form"));
+const summary = /** @type {HTMLElement} */ (document.getElementById("form-errors"));
+const submitButton = /** @type {HTMLButtonElement} */ (form.querySelector("button[type='submit']"));
+
+let busy = false;
+let submitLabel = submitButton.textContent || "Buy ticket";
+
+/**
+ * The form control for an API field name.
+ * @param {string} field
+ * @returns {HTMLInputElement|HTMLSelectElement|null}
+ */
+function control(field) {
+  const node = form.elements.namedItem(field);
+  return node instanceof HTMLInputElement || node instanceof HTMLSelectElement ? node : null;
+}
+
+/* ---------- Rendering the gig ---------- */
+
+/** Replace the page with a "not found" message. */
+function showNotFound() {
+  document.title = "Gig not found · Encore";
+  article.hidden = true;
+  status.setAttribute("role", "status");
+  status.className = "status status--not-found";
+  status.replaceChildren(
+    el("h1", {}, "We couldn't find that gig"),
+    el("p", {}, "The link may be out of date, or the gig is no longer on sale."),
+    el("p", {}, el("a", { href: "./", class: "button" }, "See all gigs")),
+  );
+}
+
+/**
+ * Set a <time>'s machine-readable value when the text is valid.
+ * @param {string} slot
+ * @param {string} value
+ * @param {boolean} valid
+ */
+function setDatetime(slot, value, valid) {
+  if (!valid) return;
+  for (const node of article.querySelectorAll(`time[data-slot="${slot}"]`)) node.setAttribute("datetime", value);
+}
+
+/** Fill the expiry-year select with this year and the next 15. */
+function fillExpiryYears() {
+  const select = /** @type {HTMLSelectElement} */ (control("cardExpiryYear"));
+  const first = new Date().getFullYear();
+  for (let year = first; year < first + EXPIRY_YEARS; year += 1) {
+    select.append(el("option", { value: String(year) }, String(year)));
+  }
+}
+
+/**
+ * Show the gig's details and prepare the form.
+ * @param {Record<string, unknown>} gig
+ * @param {string} requestedId The id from the URL, used if the gig has none.
+ */
+function renderGig(gig, requestedId) {
+  const bandName = text(gig.bandName);
+  const venue = text(gig.venue);
+  const price = formatPrice(gig.price);
+
+  document.title = `${bandName} at ${venue} · Encore`;
+  fillSlot(article, "bandName", bandName);
+  fillSlot(article, "venue", venue);
+  fillSlot(article, "city", text(gig.city));
+  fillSlot(article, "year", text(gig.year));
+  fillSlot(article, "date", formatDate(gig.date));
+  fillSlot(article, "originalDate", formatDate(gig.originalDate));
+  fillSlot(article, "description", text(gig.description));
+  fillSlot(article, "capacity", formatNumber(gig.capacity));
+  fillSlot(article, "price", price);
+  fillSlot(article, "collectionPoint", text(gig.collectionPoint));
+  fillSlot(article, "collectionTime", formatTime(gig.collectionTime));
+  setDatetime("date", text(gig.date), parseIsoDate(gig.date) !== null);
+  setDatetime("originalDate", text(gig.originalDate), parseIsoDate(gig.originalDate) !== null);
+  setDatetime("collectionTime", text(gig.collectionTime), /^\d{2}:\d{2}$/.test(text(gig.collectionTime)));
+
+  setImage(
+    /** @type {HTMLImageElement} */ (article.querySelector("[data-slot-image='image']")),
+    gig.image,
+    `Poster for ${bandName} at ${venue}`,
+  );
+  setImage(
+    /** @type {HTMLImageElement} */ (article.querySelector("[data-slot-image='collectionPointMap']")),
+    gig.collectionPointMap,
+    `Map showing the ticket collection point at ${venue}: ${text(gig.collectionPoint)}`,
+  );
+
+  /** @type {HTMLInputElement} */ (form.elements.namedItem("gigId")).value = text(gig.id) || requestedId;
+  submitLabel = isPrice(gig.price) ? `Buy ticket for ${price}` : "Buy ticket";
+  submitButton.textContent = submitLabel;
+  article.hidden = false;
+}
+
+/** Load the gig named in the URL. */
+async function load() {
+  const id = new URLSearchParams(window.location.search).get("id")?.trim() ?? "";
+  if (id === "") {
+    showNotFound();
+    return;
+  }
+  showProgress(status, "Loading gig…");
+  try {
+    const gig = await getGig(id);
+    if (gig === null) {
+      showNotFound();
+      return;
+    }
+    clearStatus(status);
+    renderGig(gig, id);
+  } catch (error) {
+    showLoadError(status, loadErrorMessage(error, "this gig"), () => {
+      status.focus();
+      load();
+    });
+  }
+}
+
+/* ---------- Form errors ---------- */
+
+/** Remove every error message from the form. */
+function clearErrors() {
+  summary.replaceChildren();
+  for (const field of FIELDS) setFieldError(field, null);
+}
+
+/**
+ * Show or clear the error beside one field.
+ * @param {string} field API field name.
+ * @param {string|null} message
+ */
+function setFieldError(field, message) {
+  const input = control(field);
+  const slot = document.getElementById(`${field}-error`);
+  if (!input || !slot) return;
+  slot.textContent = message ?? "";
+  if (message) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+}
+
+/**
+ * Fill the summary at the top of the form.
+ * @param {string} title
+ * @param {{field?: string, message: string}[]} [items] Problems; those with a known field link to it.
+ * @param {Node[]} [extra] Anything to add after the list.
+ */
+function showSummary(title, items = [], extra = []) {
+  const list = el("ul");
+  for (const { field, message } of items) {
+    const input = field ? control(field) : null;
+    let content = /** @type {Node|string} */ (message);
+    if (input) {
+      const link = el("a", { href: `#${input.id}` }, message);
+      link.addEventListener("click", (event) => {
+        event.preventDefault();
+        input.focus();
+      });
+      content = link;
+    }
+    list.append(el("li", field ? { "data-field": field } : {}, content));
+  }
+  summary.replaceChildren(
+    el("h3", { class: "form-errors__title" }, title),
+    ...(items.length > 0 ? [list] : []),
+    ...extra,
+  );
+}
+
+/**
+ * Show field errors beside their fields and in the summary, then focus the first.
+ * @param {{field: string, message: string}[]} errors In form order where possible.
+ * @param {string} title Summary heading.
+ */
+function showFieldErrors(errors, title) {
+  for (const { field, message } of errors) {
+    if (control(field)) setFieldError(field, message);
+  }
+  showSummary(title, errors);
+  const first = FIELDS.map(control).find((input) => input?.getAttribute("aria-invalid") === "true");
+  (first ?? summary).focus();
+}
+
+/**
+ * Show a problem that isn't about one field, and focus the summary.
+ * @param {string} message
+ * @param {Node[]} [extra]
+ */
+function showFormProblem(message, extra = []) {
+  showSummary(message, [], extra);
+  summary.focus();
+}
+
+/**
+ * Turn an API "errors" array into field errors. Several errors for one field are joined.
+ * @param {unknown} body
+ * @returns {{field: string, message: string}[]}
+ */
+function serverErrors(body) {
+  const raw = body && typeof body === "object" && Array.isArray(body.errors) ? body.errors : [];
+  /** @type {Map<string, string[]>} */
+  const byField = new Map();
+  for (const item of raw) {
+    if (!item || typeof item !== "object") continue;
+    const field = text(item.field);
+    const message = text(item.message) || "This value isn't valid.";
+    byField.set(field, [...(byField.get(field) ?? []), message]);
+  }
+  const errors = [...byField].map(([field, messages]) => ({ field, message: messages.join(" ") }));
+  // Known fields first, in form order; anything else after.
+  const rank = (/** @type {string} */ field) => (FIELDS.includes(field) ? FIELDS.indexOf(field) : FIELDS.length);
+  return errors.sort((a, b) => rank(a.field) - rank(b.field));
+}
+
+/* ---------- Submitting ---------- */
+
+/** @returns {import("./validation.js").PurchaseFields} */
+function readFields() {
+  const value = (/** @type {string} */ field) => control(field)?.value ?? "";
+  return {
+    name: value("name"),
+    email: value("email"),
+    nameOnCard: value("nameOnCard"),
+    cardNumber: value("cardNumber"),
+    cardExpiryMonth: value("cardExpiryMonth"),
+    cardExpiryYear: value("cardExpiryYear"),
+    cardCVC: value("cardCVC"),
+    disclaimerAccepted: /** @type {HTMLInputElement} */ (control("disclaimerAccepted")).checked,
+  };
+}
+
+/**
+ * The JSON body the purchase API expects.
+ * @param {import("./validation.js").PurchaseFields} fields
+ * @returns {Record<string, string|boolean>}
+ */
+function toPayload(fields) {
+  return {
+    gigId: /** @type {HTMLInputElement} */ (form.elements.namedItem("gigId")).value,
+    name: fields.name.trim(),
+    email: fields.email.trim(),
+    nameOnCard: fields.nameOnCard.trim(),
+    cardNumber: normaliseCardNumber(fields.cardNumber),
+    cardExpiryMonth: fields.cardExpiryMonth.trim(),
+    cardExpiryYear: fields.cardExpiryYear.trim(),
+    cardCVC: fields.cardCVC.trim(),
+    disclaimerAccepted: fields.disclaimerAccepted,
+  };
+}
+
+/** @param {boolean} on */
+function setBusy(on) {
+  busy = on;
+  submitButton.disabled = on;
+  submitButton.textContent = on ? BUSY_LABEL : submitLabel;
+  if (on) form.setAttribute("aria-busy", "true");
+  else form.removeAttribute("aria-busy");
+}
+
+/**
+ * Replace the form with the confirmation.
+ * @param {string} ticketId
+ * @param {string} email
+ */
+function showSuccess(ticketId, email) {
+  const code = el("code", { id: "ticket-id", class: "ticket-id" }, ticketId || "See your confirmation email");
+  const idLine = el("p", { class: "ticket-id-line" }, code);
+  if (ticketId && navigator.clipboard && window.isSecureContext) {
+    const copied = el("span", { class: "copy-status", role: "status" });
+    const copy = el("button", { type: "button", class: "button button--secondary button--small" }, "Copy");
+    copy.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(ticketId);
+        copied.textContent = "Copied";
+      } catch {
+        copied.textContent = "Select the ID to copy it";
+      }
+    });
+    idLine.append(" ", copy, " ", copied);
+  }
+  const panel = el(
+    "div",
+    { id: "purchase-success", class: "success", tabindex: "-1" },
+    el("h3", { class: "success__title" }, "You're going!"),
+    el("p", {}, "Your ticket ID:"),
+    idLine,
+    el("p", {}, "A confirmation email is on its way to ", el("strong", {}, email), "."),
+    el("p", {}, "Keep your ticket ID handy when you collect your ticket."),
+    el("p", {}, el("a", { href: "./" }, "Browse more gigs")),
+  );
+  form.replaceWith(panel);
+  panel.focus();
+}
+
+/**
+ * Act on the purchase API's answer.
+ * @param {import("./api.js").ApiResponse} response
+ * @param {string} email
+ */
+function handleResponse({ status: code, ok, body }, email) {
+  const message = body && typeof body === "object" ? text(body.message) : "";
+  if (ok) {
+    showSuccess(body && typeof body === "object" ? text(body.ticketId) : "", email);
+  } else if (code === 404) {
+    showFormProblem(MESSAGES.gone, [el("p", {}, el("a", { href: "./" }, "See the gigs still on sale"))]);
+  } else if (code === 413) {
+    showFormProblem(MESSAGES.tooLarge);
+  } else if (code === 400 || code === 422) {
+    const errors = serverErrors(body);
+    if (errors.length > 0) showFieldErrors(errors, message || MESSAGES.invalid);
+    else showFormProblem(message || MESSAGES.invalid);
+  } else {
+    showFormProblem(MESSAGES.unavailable);
+  }
+}
+
+/** @param {SubmitEvent} event */
+async function onSubmit(event) {
+  event.preventDefault();
+  if (busy) return;
+  clearErrors();
+
+  const fields = readFields();
+  const clientErrors = Object.entries(validatePurchase(fields)).map(([field, message]) => ({ field, message }));
+  if (clientErrors.length > 0) {
+    const count = clientErrors.length;
+    showFieldErrors(clientErrors, count === 1 ? "There is a problem" : `There are ${count} problems`);
+    return;
+  }
+
+  setBusy(true);
+  try {
+    const response = await purchase(toPayload(fields));
+    setBusy(false);
+    handleResponse(response, fields.email.trim());
+  } catch (error) {
+    setBusy(false);
+    const kind = error instanceof ApiError ? error.kind : "network";
+    showFormProblem(kind === "timeout" ? MESSAGES.timeout : kind === "config" ? MESSAGES.unavailable : MESSAGES.network);
+  }
+}
+
+/**
+ * Once a field has been marked invalid, clear its error as soon as it becomes valid.
+ * @param {Event} event
+ */
+function onEdit(event) {
+  const target = /** @type {HTMLInputElement} */ (event.target);
+  if (!FIELDS.includes(target.name) || target.getAttribute("aria-invalid") !== "true") return;
+  const fields = readFields();
+  const current = target.name.startsWith("cardExpiry")
+    ? validateExpiry(fields.cardExpiryMonth, fields.cardExpiryYear)
+    : validatePurchase(fields);
+  const related = target.name.startsWith("cardExpiry") ? ["cardExpiryMonth", "cardExpiryYear"] : [target.name];
+  for (const field of related) {
+    if (current[/** @type {keyof typeof current} */ (field)]) continue;
+    setFieldError(field, null);
+    summary.querySelector(`li[data-field="${field}"]`)?.remove();
+  }
+  if (summary.querySelector("li") === null && summary.querySelector("ul")) summary.replaceChildren();
+}
+
+fillExpiryYears();
+form.addEventListener("submit", onSubmit);
+form.addEventListener("input", onEdit);
+form.addEventListener("change", onEdit);
+load();

@@ -1,0 +1,137 @@
+"""Fixtures shared by every tier.
+
+The functions' configuration comes from template.yml: Globals' POWERTOOLS_* variables are set here,
+before any handler module is imported, and each function's own variables are resolved against the
+resources that tools.provision builds from the same template.
+"""
+
+import io
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, cast
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from moto import mock_aws
+
+from tools.provision import ACCOUNT_ID, LocalResources, provision
+from tools.sam_template import ROOT, SamTemplate
+
+EVENTS = ROOT / "events"
+REGION = "us-east-1"
+TEMPLATE = SamTemplate()
+
+# Never reach a real account (or a developer's local endpoint) from a test.
+for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+    os.environ.pop(_name, None)
+os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+os.environ.update(
+    {name: str(value) for name, value in TEMPLATE.document["Globals"]["Function"]["Environment"]["Variables"].items()}
+)
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return event
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "test-function"
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:123456789012:function:test-function"
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = "6f4e3b4a-2b7e-4d8e-9c1a-0c7d1c1c1c1c"
+    log_group_name: str = "/aws/lambda/test-function"
+    log_stream_name: str = "2026/11/23/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    return cast(LambdaContext, FakeLambdaContext())
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def resources(aws: None, monkeypatch: pytest.MonkeyPatch) -> LocalResources:
+    """The template's resources in moto, and every function's environment pointing at them."""
+    local = provision(TEMPLATE, boto3.Session(region_name=REGION))
+    for function in TEMPLATE.functions.values():
+        for name, value in local.environment(function).items():
+            monkeypatch.setenv(name, value)
+    _forget_cold_start_state()
+    return local
+
+
+def _forget_cold_start_state() -> None:
+    # Handlers build their settings and clients once per cold start; each test is a new cold start.
+    from gigs import app as gigs_app
+    from purchase import app as purchase_app
+    from worker import app as worker_app
+
+    gigs_app._catalogue.cache_clear()
+    purchase_app._adapters.cache_clear()
+    worker_app._confirmations.cache_clear()
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    """Everything the functions log, formatted exactly as Powertools writes it to CloudWatch."""
+    from purchase.app import logger
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    shared = logging.getLogger(logger.service)  # Powertools loggers of one service share this logger
+    shared.addHandler(handler)
+    yield stream
+    shared.removeHandler(handler)
+
+
+def sqs_event(messages: list[Any], queue_arn: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source mapping builds from received messages."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for message in messages
+        ]
+    }
+
+
+def receive_all(queue_url: str) -> list[Any]:
+    """Every visible message (each then stays invisible for the queue's visibility timeout)."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    messages: list[Any] = []
+    while batch := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+    ).get("Messages", []):
+        messages.extend(batch)
+    return messages
+
+
+def sent_emails() -> list[Any]:
+    from moto.ses.models import ses_backends
+
+    return list(ses_backends[ACCOUNT_ID][REGION].sent_messages)

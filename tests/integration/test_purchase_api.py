@@ -1,0 +1,188 @@
+"""POST /purchase through the purchase handler, against the template's queue and table in moto."""
+
+import base64
+import json
+from io import StringIO
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from purchase.app import lambda_handler
+from tests.conftest import REGION, load_event, receive_all
+from tests.unit.test_purchase_request import VALID
+from tools.provision import LocalResources
+
+
+def purchase(
+    context: LambdaContext, body: Any = None, *, raw: str | None = None, base64_encoded: bool = False
+) -> dict[str, Any]:
+    event = load_event("purchase-valid.json")
+    text = raw if raw is not None else json.dumps({**VALID, **(body or {})})
+    if base64_encoded:
+        text = base64.b64encode(text.encode()).decode()
+    event.update(body=text, isBase64Encoded=base64_encoded)
+    response: dict[str, Any] = lambda_handler(event, context)
+    return response
+
+
+def body_of(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"])
+
+
+def queued(resources: LocalResources) -> list[dict[str, Any]]:
+    return [json.loads(message["Body"]) for message in receive_all(resources.refs["PurchaseQueue"])]
+
+
+def test_an_order_is_queued_and_answered_202_with_its_ticket_id(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    response = purchase(lambda_context)
+
+    assert response["statusCode"] == 202
+    assert response["headers"]["Content-Type"] == "application/json"
+    ticket_id = body_of(response)["ticketId"]
+    (message,) = queued(resources)
+    assert message["ticketId"] == ticket_id
+    assert message["buyer"] == {"name": "Ada Lovelace", "email": "ada@example.com"}
+    assert message["gig"]["bandName"] == "Queen"
+    assert set(body_of(response)) == {"ticketId"}
+
+
+def test_a_base64_encoded_body_is_read(resources: LocalResources, lambda_context: LambdaContext) -> None:
+    assert purchase(lambda_context, base64_encoded=True)["statusCode"] == 202
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ('{"gigId": ', "The request body is not valid JSON"),
+        ("", "The request body is not valid JSON"),
+        ("[1, 2]", "The request body must be a JSON object"),
+        ('"an order"', "The request body must be a JSON object"),
+        ("null", "The request body must be a JSON object"),
+    ],
+    ids=["truncated", "empty", "array", "string", "null"],
+)
+def test_a_body_that_is_not_a_json_object_is_a_400(
+    raw: str, message: str, resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    response = purchase(lambda_context, raw=raw)
+
+    assert (response["statusCode"], body_of(response)) == (400, {"message": message})
+    assert queued(resources) == []
+
+
+def test_a_body_that_is_not_utf8_is_a_400(resources: LocalResources, lambda_context: LambdaContext) -> None:
+    event = load_event("purchase-valid.json")
+    event.update(
+        body=base64.b64encode(b'{"name": "\xff"}').decode(), isBase64Encoded=True
+    )  # how API Gateway sends non-text
+
+    response = lambda_handler(event, lambda_context)
+
+    assert (response["statusCode"], body_of(response)) == (400, {"message": "The request body is not valid JSON"})
+
+
+def test_invalid_base64_is_a_400(resources: LocalResources, lambda_context: LambdaContext) -> None:
+    event = load_event("purchase-valid.json")
+    event.update(body="not base64!", isBase64Encoded=True)
+
+    response = lambda_handler(event, lambda_context)
+
+    assert (response["statusCode"], body_of(response)["message"]) == (400, "The request body is not valid base64")
+
+
+def test_a_body_over_16_kib_is_a_413_and_queues_nothing(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    response = purchase(lambda_context, {"name": "x" * 16_500})
+
+    assert (response["statusCode"], body_of(response)) == (413, {"message": "The request body must be at most 16 KiB"})
+    assert queued(resources) == []
+
+
+def test_invalid_fields_are_a_422_naming_each_field_and_queue_nothing(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    response = purchase(lambda_context, {"email": "nope", "cardCVC": "1", "disclaimerAccepted": False})
+
+    assert response["statusCode"] == 422
+    assert body_of(response)["message"] == "Some fields are invalid"
+    assert {error["field"]: error["message"] for error in body_of(response)["errors"]} == {
+        "email": "Value is not a valid email address: An email address must have an @-sign.",
+        "cardCVC": "Must be 3 or 4 digits",
+        "disclaimerAccepted": "Must be accepted",
+    }
+    assert queued(resources) == []
+
+
+def test_an_unknown_gig_is_a_404_naming_the_gig_id(resources: LocalResources, lambda_context: LambdaContext) -> None:
+    response = purchase(lambda_context, {"gigId": "the-beatles-shea-stadium-1965"})
+
+    assert response["statusCode"] == 404
+    assert body_of(response)["errors"] == [{"field": "gigId", "message": "No gig with this id"}]
+    assert queued(resources) == []
+
+
+def test_when_the_queue_is_down_the_buyer_gets_a_503_and_no_ticket(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUEUE_URL", resources.refs["PurchaseQueue"] + "-gone")
+
+    response = purchase(lambda_context)
+
+    assert response["statusCode"] == 503
+    assert response["headers"]["Retry-After"] == "5"
+    assert "ticketId" not in body_of(response)
+    assert queued(resources) == []
+    assert receive_all(resources.refs["PurchaseDeadLetterQueue"]) == []
+
+
+def test_when_the_catalogue_is_down_the_buyer_gets_a_503(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    boto3.client("dynamodb", region_name=REGION).delete_table(TableName=resources.refs["GigsTable"])
+
+    response = purchase(lambda_context)
+
+    assert response["statusCode"] == 503
+    assert queued(resources) == []
+
+
+def test_a_misconfigured_deploy_fails_its_first_invocation_whatever_the_request(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("QUEUE_URL")
+
+    with pytest.raises(ValueError, match="QUEUE_URL"):
+        purchase(lambda_context, raw="not even json")
+
+
+def test_an_unknown_route_is_a_404(resources: LocalResources, lambda_context: LambdaContext) -> None:
+    event = load_event("purchase-valid.json")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = "/refund"
+
+    response = lambda_handler(event, lambda_context)
+
+    assert (response["statusCode"], body_of(response)) == (404, {"message": "Not Found"})
+
+
+def test_card_data_appears_in_no_log_message_or_response(
+    resources: LocalResources, lambda_context: LambdaContext, logs: StringIO
+) -> None:
+    failing_luhn = "4242424242424241"
+    responses = [
+        purchase(lambda_context, {"cardCVC": "987"}),
+        purchase(lambda_context, {"cardNumber": failing_luhn, "cardCVC": "9876"}),
+        purchase(lambda_context, {"cardNumber": "4000056655665556", "cardCVC": "321", "gigId": "no-such-gig"}),
+    ]
+
+    assert [response["statusCode"] for response in responses] == [202, 422, 404]
+    assert "Ticket accepted" in logs.getvalue()
+    everything = logs.getvalue() + json.dumps(queued(resources)) + json.dumps(responses)
+    for secret in (VALID["cardNumber"], failing_luhn, "4000056655665556", "987", "9876", "321"):
+        assert secret not in everything
+    assert "ada@example.com" not in logs.getvalue()  # logged masked only
+    assert "a***@example.com" in logs.getvalue()

@@ -1,0 +1,246 @@
+"""template.yml: lint-clean, and the invariants the reliability of the shop rests on.
+
+The invariants are checked on the CloudFormation that SAM's own translator produces, so they hold for
+what `sam deploy` creates, not only for what the template says.
+"""
+
+import os
+import subprocess
+from functools import cache
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+from samtranslator.translator.transform import transform
+
+from gigs.settings import Settings as GigsSettings
+from purchase.settings import Settings as PurchaseSettings
+from tests.conftest import TEMPLATE
+from tools.sam_template import ROOT, load
+from worker.settings import Settings as WorkerSettings
+
+GLOBAL_VARIABLES = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}
+
+
+class _NoManagedPolicyLookup:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@cache
+def cloudformation() -> dict[str, Any]:
+    """The template as `sam deploy` hands it to CloudFormation."""
+    document = load()
+    for resource in document["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = "s3://artifacts/function.zip"  # what `sam package` writes
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+    transformed: dict[str, Any] = transform(document, {}, _NoManagedPolicyLookup())
+    return transformed
+
+
+def resource(name: str) -> dict[str, Any]:
+    properties: dict[str, Any] = cloudformation()["Resources"][name]["Properties"]
+    return properties
+
+
+def of_type(resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        name: r.get("Properties", {}) for name, r in cloudformation()["Resources"].items() if r["Type"] == resource_type
+    }
+
+
+def inline_statements(role: str) -> list[dict[str, Any]]:
+    return [statement for policy in resource(role)["Policies"] for statement in policy["PolicyDocument"]["Statement"]]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_sam_validate_lint_is_clean() -> None:
+    result = subprocess.run(
+        [ROOT / ".venv" / "bin" / "sam", "validate", "--lint"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SAM_CLI_TELEMETRY": "0"},
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout
+
+
+def test_the_queue_redrives_to_the_dlq_after_about_five_receives() -> None:
+    redrive = resource("PurchaseQueue")["RedrivePolicy"]
+
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["PurchaseDeadLetterQueue", "Arn"]}
+    assert 3 <= redrive["maxReceiveCount"] <= 10
+
+
+def test_the_visibility_timeout_is_at_least_six_times_the_worker_timeout() -> None:
+    assert resource("PurchaseQueue")["VisibilityTimeout"] >= 6 * resource("WorkerFunction")["Timeout"]
+
+
+def test_the_dlq_keeps_messages_fourteen_days_and_both_queues_are_encrypted() -> None:
+    assert resource("PurchaseDeadLetterQueue")["MessageRetentionPeriod"] == 14 * 24 * 3600
+    for queue in of_type("AWS::SQS::Queue").values():
+        assert queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue
+
+
+def test_the_worker_mapping_reports_partial_failures_in_small_capped_batches() -> None:
+    (mapping,) = of_type("AWS::Lambda::EventSourceMapping").values()
+
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["PurchaseQueue", "Arn"]}
+    assert mapping["FunctionName"] == {"Ref": "WorkerFunction"}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BatchSize"] == 10
+    assert 0 < mapping["MaximumBatchingWindowInSeconds"] <= 5
+    assert 2 <= mapping["ScalingConfig"]["MaximumConcurrency"] <= 10
+
+
+def test_the_purchase_function_may_send_to_its_queue_and_read_gigs_and_nothing_else() -> None:
+    statements = inline_statements("PurchaseFunctionRole")
+
+    assert sorted((tuple(as_list(s["Action"])), str(s["Resource"])) for s in statements) == sorted(
+        [
+            (("sqs:SendMessage*",), str(_queue_arn("PurchaseQueue"))),
+            (("dynamodb:GetItem",), str({"Fn::GetAtt": ["GigsTable", "Arn"]})),
+        ]
+    )
+
+
+def test_the_gigs_function_only_reads_the_gigs_table() -> None:
+    (statement,) = inline_statements("GigsFunctionRole")
+
+    assert sorted(statement["Action"]) == ["dynamodb:GetItem", "dynamodb:Scan"]
+    assert statement["Resource"] == {"Fn::GetAtt": ["GigsTable", "Arn"]}
+
+
+def test_the_worker_may_send_email_only_as_the_sender() -> None:
+    statements = inline_statements("WorkerFunctionRole")
+    (ses,) = [s for s in statements if s["Action"] == "ses:SendEmail"]
+
+    assert ses["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "SenderEmail"}}}
+    assert all("identity/" in str(arn) for arn in ses["Resource"])
+    dynamodb = next(s for s in statements if s["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]})
+    assert not {"dynamodb:Scan", "dynamodb:Query", "dynamodb:*"} & set(dynamodb["Action"])
+    sqs = next(s for s in statements if "sqs:SendMessage*" in as_list(s["Action"]))
+    assert sqs["Resource"] == _queue_arn("PurchaseDeadLetterQueue")
+
+
+def test_no_inline_policy_grants_a_wildcard() -> None:
+    for role in of_type("AWS::IAM::Role"):
+        for statement in inline_statements(role):
+            assert statement["Resource"] != "*", role
+            assert not any(action == "*" or action.endswith(":*") for action in as_list(statement["Action"])), role
+
+
+def _queue_arn(queue: str) -> dict[str, Any]:
+    return {
+        "Fn::Sub": [
+            "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:${queueName}",
+            {"queueName": {"Fn::GetAtt": [queue, "QueueName"]}},
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("function", "settings"),
+    [("GigsFunction", GigsSettings), ("PurchaseFunction", PurchaseSettings), ("WorkerFunction", WorkerSettings)],
+)
+def test_each_function_gets_exactly_the_variables_its_settings_read(function: str, settings: type[BaseModel]) -> None:
+    variables = resource(function)["Environment"]["Variables"]
+
+    assert set(variables) - GLOBAL_VARIABLES == {field.alias for field in settings.model_fields.values()}
+    assert set(variables) >= GLOBAL_VARIABLES
+
+
+def test_variables_point_at_the_resources_they_name() -> None:
+    assert resource("PurchaseFunction")["Environment"]["Variables"]["QUEUE_URL"] == {"Ref": "PurchaseQueue"}
+    assert resource("PurchaseFunction")["Environment"]["Variables"]["GIGS_TABLE_NAME"] == {"Ref": "GigsTable"}
+    assert resource("GigsFunction")["Environment"]["Variables"]["GIGS_TABLE_NAME"] == {"Ref": "GigsTable"}
+    worker = resource("WorkerFunction")["Environment"]["Variables"]
+    assert worker["SENDER_EMAIL"] == {"Ref": "SenderEmail"}
+    assert worker["IDEMPOTENCY_TABLE_NAME"] == {"Ref": "IdempotencyTable"}
+    assert worker["DEAD_LETTER_QUEUE_URL"] == {"Ref": "PurchaseDeadLetterQueue"}
+
+
+def test_every_function_runs_python_313_on_arm64_with_tracing() -> None:
+    for function in of_type("AWS::Lambda::Function").values():
+        assert (function["Runtime"], function["Architectures"], function["TracingConfig"]) == (
+            "python3.13",
+            ["arm64"],
+            {"Mode": "Active"},
+        )
+
+
+def test_the_api_routes_are_the_shop_s() -> None:
+    paths = resource("ShopApi")["Body"]["paths"]
+
+    assert {(path, method) for path, methods in paths.items() for method in methods} == {
+        ("/gigs", "get"),
+        ("/gigs/{id}", "get"),
+        ("/purchase", "post"),
+    }
+
+
+def test_cors_is_configured_on_the_api_for_the_frontend() -> None:
+    cors = TEMPLATE.http_api_cors()
+
+    assert "https://${FrontendDistribution.DomainName}" in str(cors["AllowOrigins"])
+    assert "{'Ref': 'AllowedOrigins'}" in str(cors["AllowOrigins"])
+    assert set(cors["AllowMethods"]) == {"GET", "POST", "OPTIONS"}
+    assert cors["AllowHeaders"] == ["content-type"]
+
+
+def test_the_api_is_throttled_and_logs_access_to_a_log_group_with_retention() -> None:
+    stage = next(iter(of_type("AWS::ApiGatewayV2::Stage").values()))
+
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] > 0
+    assert stage["AccessLogSettings"]["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogGroup", "Arn"]}
+    assert resource("ApiAccessLogGroup")["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+
+
+def test_an_alarm_notifies_the_topic_when_the_dlq_is_not_empty() -> None:
+    alarm = resource("DeadLetterAlarm")
+
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["PurchaseDeadLetterQueue", "QueueName"]}}
+    ]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_the_frontend_bucket_is_private_and_read_only_by_the_distribution_over_https() -> None:
+    bucket = resource("FrontendBucket")
+    distribution = resource("FrontendDistribution")["DistributionConfig"]
+    (allow,) = [s for s in resource("FrontendBucketPolicy")["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert distribution["Origins"][0]["OriginAccessControlId"] == {"Fn::GetAtt": ["FrontendOriginAccessControl", "Id"]}
+    assert distribution["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "https-only"
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert "AWS:SourceArn" in allow["Condition"]["StringEquals"]
+
+
+def test_outputs_give_what_a_deployer_needs() -> None:
+    assert {
+        "ApiUrl",
+        "FrontendUrl",
+        "PurchaseQueueUrl",
+        "PurchaseDeadLetterQueueUrl",
+        "GigsTableName",
+        "FrontendBucketName",
+        "FrontendDistributionId",
+    } <= set(cloudformation()["Outputs"])
+
+
+def test_every_scanner_skip_says_why() -> None:
+    for name, spec in TEMPLATE.resources.items():
+        for skip in spec.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert skip["id"].startswith("CKV_"), name
+            assert len(skip["comment"]) > 20, name

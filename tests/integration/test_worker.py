@@ -1,0 +1,155 @@
+"""The worker against moto: SES, the idempotency table and the dead-letter queue from the template."""
+
+import json
+from copy import deepcopy
+from io import StringIO
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.stub import Stubber
+
+from tests.conftest import REGION, load_event, receive_all, sent_emails
+from tools.provision import LocalResources
+from worker import app
+from worker.adapters import SesMailer
+
+
+def batch(*bodies: str) -> dict[str, Any]:
+    event = load_event("worker-batch.json")
+    template = event["Records"][0]
+    event["Records"] = [{**deepcopy(template), "messageId": f"m-{n}", "body": body} for n, body in enumerate(bodies, 1)]
+    return event
+
+
+def bodies() -> list[str]:
+    return [record["body"] for record in load_event("worker-batch.json")["Records"]]
+
+
+def test_each_record_of_a_batch_is_emailed_once_to_its_buyer(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    response = app.lambda_handler(batch(*bodies()), lambda_context)
+
+    assert response == {"batchItemFailures": []}
+    emails = sent_emails()
+    assert sorted(email.destinations["ToAddresses"] for email in emails) == [
+        ["ada@example.com"],
+        ["alan@example.com"],
+        ["grace@example.com"],
+    ]
+    for email in emails:
+        ticket_id = next(
+            json.loads(b)["ticketId"]
+            for b in bodies()
+            if json.loads(b)["buyer"]["email"] in email.destinations["ToAddresses"]
+        )
+        assert ticket_id in email.body
+        assert email.source == "tickets@example.com"
+        assert email.subject == "Your gig ticket is confirmed"
+
+
+def test_a_poison_record_is_reported_and_the_others_are_emailed(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    good = bodies()
+
+    response = app.lambda_handler(batch(good[0], "not json", good[1]), lambda_context)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
+    assert len(sent_emails()) == 2
+
+
+def test_a_batch_where_every_record_fails_fails_the_invocation(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    # Powertools raises so that Lambda retries the batch; nothing in it was delivered.
+    with pytest.raises(BatchProcessingError):
+        app.lambda_handler(batch("{}", '{"ticketId": 1}'), lambda_context)
+
+    assert sent_emails() == []
+
+
+def test_a_message_delivered_twice_sends_one_email(
+    resources: LocalResources, lambda_context: LambdaContext, logs: StringIO
+) -> None:
+    first = bodies()[0]
+
+    app.lambda_handler(batch(first), lambda_context)
+    response = app.lambda_handler(batch(first), lambda_context)
+
+    assert response == {"batchItemFailures": []}
+    assert len(sent_emails()) == 1
+    assert "Confirmation already sent" in logs.getvalue()
+
+
+def test_an_email_ses_refuses_is_parked_in_the_dlq_with_the_reason_and_not_retried(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENDER_EMAIL", "unverified@example.com")  # moto, like SES, rejects an unverified sender
+    body = bodies()[0]
+
+    response = app.lambda_handler(batch(body), lambda_context)
+
+    assert response == {"batchItemFailures": []}
+    (parked,) = receive_all(resources.refs["PurchaseDeadLetterQueue"])
+    assert parked["Body"] == body
+    assert parked["MessageAttributes"]["failureReason"]["StringValue"] == "MessageRejected"
+    assert sent_emails() == []
+
+
+def test_a_throttled_email_is_reported_failed_so_sqs_retries_it(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ses = boto3.client("sesv2", region_name=REGION)
+    stubber = Stubber(ses)
+    # The two records are sent concurrently: whichever comes first is throttled, the other goes through.
+    stubber.add_client_error("send_email", service_error_code="TooManyRequestsException", http_status_code=429)
+    stubber.add_response("send_email", {"MessageId": "m"})
+    stubber.activate()
+    monkeypatch.setattr(app, "SesMailer", lambda sender: SesMailer(sender, client=ses))
+    good = bodies()
+
+    response = app.lambda_handler(batch(good[0], good[1]), lambda_context)
+
+    assert len(response["batchItemFailures"]) == 1
+    assert receive_all(resources.refs["PurchaseDeadLetterQueue"]) == []
+
+
+def test_a_retry_after_throttling_sends_the_email(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The failed attempt must not leave an "in progress" idempotency record that blocks the retry.
+    real = boto3.client("sesv2", region_name=REGION)
+    throttled = boto3.client("sesv2", region_name=REGION)
+    stubber = Stubber(throttled)
+    stubber.add_client_error("send_email", service_error_code="TooManyRequestsException", http_status_code=429)
+    stubber.activate()
+    clients = iter([throttled, real])
+    monkeypatch.setattr(app, "SesMailer", lambda sender: SesMailer(sender, client=next(clients)))
+    body = bodies()[0]
+
+    with pytest.raises(BatchProcessingError):
+        app.lambda_handler(batch(body), lambda_context)
+    app._confirmations.cache_clear()  # a new instance picks up the redelivered message
+    second = app.lambda_handler(batch(body), lambda_context)
+
+    assert second == {"batchItemFailures": []}
+    assert len(sent_emails()) == 1
+
+
+def test_logs_name_the_ticket_and_never_the_buyer_s_address(
+    resources: LocalResources, lambda_context: LambdaContext, logs: StringIO
+) -> None:
+    app.lambda_handler(batch(bodies()[0], "not json"), lambda_context)
+
+    lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+    assert any(
+        line["message"] == "Confirmation sent" and line["ticketId"] == "5b1e0000-0000-4000-8000-000000000001"
+        for line in lines
+    )
+    assert any(line["message"] == "Not a ticket message" and line["messageId"] == "m-2" for line in lines)
+    assert "ada@example.com" not in logs.getvalue()
+    assert "Ada Lovelace" not in logs.getvalue()
