@@ -8,10 +8,15 @@ BIN := $(VENV)/bin
 STACK_NAME ?= ticket-shop
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv chromium dev test lint format build deploy seed publish-frontend invoke clean
+.PHONY: help venv chromium dev test lint scan format build deploy seed publish-frontend invoke clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)-scan/bin/.installed: requirements-scan.txt
+	$(PYTHON) -m venv $(VENV)-scan
+	$(VENV)-scan/bin/pip install --quiet -r requirements-scan.txt
+	touch $@
 
 $(BIN)/.installed: requirements-dev.txt functions/*/requirements.txt
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: install Python 3.13 (the Lambda runtime's version)"; exit 1; }
@@ -34,11 +39,14 @@ dev: venv ## Run the whole shop locally: embedded AWS, API on :3000, frontend on
 test: venv chromium ## Run every test: unit, integration (moto), template and build, local stack, browser
 	$(BIN)/pytest
 
-lint: venv ## ruff, mypy and `sam validate --lint`
+lint: venv scan ## ruff, mypy, `sam validate --lint` and the checkov scan
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/sam validate --lint
+
+scan: $(VENV)-scan/bin/.installed ## checkov on template.yml: every finding fixed or skipped with a reason
+	$(VENV)-scan/bin/checkov --file template.yml --framework cloudformation --quiet --compact --skip-download
 
 format: venv ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
@@ -60,4 +68,4 @@ invoke: venv ## Run one function on one event against the embedded AWS: make inv
 	$(BIN)/python -m tools.local.invoke $(FUNCTION) $(EVENT)
 
 clean: ## Remove the venv, build output and local state
-	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-scan .aws-sam .local .pytest_cache .mypy_cache .ruff_cache

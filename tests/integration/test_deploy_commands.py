@@ -1,0 +1,125 @@
+"""`make seed` and `make publish-frontend` against a stack whose outputs say where things are (moto)."""
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.conftest import REGION
+from tools.catalogue import load_gigs
+from tools.publish_frontend import SETTINGS_KEY, publish_stack, site_files
+from tools.seed import seed_stack
+
+API_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/"
+
+
+def deploy_stack(outputs: dict[str, str]) -> None:
+    """A stand-in stack with the real stack's output names (CloudFormation needs one resource)."""
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SQS::Queue"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName="ticket-shop", TemplateBody=json.dumps(template)
+    )
+
+
+@pytest.fixture
+def session(aws: None) -> boto3.Session:
+    return boto3.Session(region_name=REGION)
+
+
+def test_seeding_fills_the_stack_s_table_and_seeding_again_changes_nothing(session: boto3.Session) -> None:
+    dynamodb = session.client("dynamodb")
+    dynamodb.create_table(
+        TableName="ticket-shop-GigsTable-1",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    deploy_stack({"GigsTableName": "ticket-shop-GigsTable-1"})
+
+    first = seed_stack(session, "ticket-shop")
+    second = seed_stack(session, "ticket-shop")
+
+    items = session.resource("dynamodb").Table("ticket-shop-GigsTable-1").scan()["Items"]
+    assert first == second == f"Seeded {len(load_gigs())} gigs into ticket-shop-GigsTable-1"
+    assert sorted(item["id"] for item in items) == sorted(gig["id"] for gig in load_gigs())
+    queen: dict[str, Any] = next(item for item in items if item["id"] == "queen-wembley-1986")
+    assert int(queen["capacity"]) == next(gig["capacity"] for gig in load_gigs() if gig["id"] == "queen-wembley-1986")
+
+
+@pytest.fixture
+def frontend_stack(session: boto3.Session) -> str:
+    session.client("s3").create_bucket(Bucket="ticket-shop-frontend")
+    session.client("s3").put_object(Bucket="ticket-shop-frontend", Key="old-page.html", Body=b"gone")
+    distribution = session.client("cloudfront").create_distribution(
+        DistributionConfig={
+            "CallerReference": "test",
+            "Comment": "",
+            "Enabled": True,
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "s3",
+                        "DomainName": "ticket-shop-frontend.s3.amazonaws.com",
+                        "S3OriginConfig": {"OriginAccessIdentity": ""},
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {"TargetOriginId": "s3", "ViewerProtocolPolicy": "https-only", "MinTTL": 0},
+        }
+    )["Distribution"]
+    deploy_stack(
+        {
+            "ApiUrl": API_URL,
+            "FrontendUrl": f"https://{distribution['DomainName']}/",
+            "FrontendBucketName": "ticket-shop-frontend",
+            "FrontendDistributionId": distribution["Id"],
+        }
+    )
+    return str(distribution["Id"])
+
+
+def test_publishing_uploads_the_site_with_settings_for_the_stack_s_api_and_drops_stale_files(
+    session: boto3.Session, frontend_stack: str
+) -> None:
+    message = publish_stack(session, "ticket-shop")
+
+    s3 = session.client("s3")
+    keys = {item["Key"] for item in s3.list_objects_v2(Bucket="ticket-shop-frontend")["Contents"]}
+    assert keys == set(site_files()) | {SETTINGS_KEY}
+    assert "index.html" in keys
+    assert "README.md" not in keys
+    assert "old-page.html" not in keys
+    settings = s3.get_object(Bucket="ticket-shop-frontend", Key=SETTINGS_KEY)
+    assert json.loads(settings["Body"].read()) == {"apiBaseUrl": API_URL}
+    assert message.startswith(f"Published {len(keys)} files")
+
+
+def test_published_files_carry_the_types_browsers_need(session: boto3.Session, frontend_stack: str) -> None:
+    publish_stack(session, "ticket-shop")
+
+    s3 = session.client("s3")
+    types = {
+        key: s3.head_object(Bucket="ticket-shop-frontend", Key=key)["ContentType"]
+        for key in ("index.html", "js/api.js", "css/styles.css", "favicon.svg")
+    }
+    assert types == {
+        "index.html": "text/html",
+        "js/api.js": "text/javascript",
+        "css/styles.css": "text/css",
+        "favicon.svg": "image/svg+xml",
+    }
+    assert s3.head_object(Bucket="ticket-shop-frontend", Key="index.html")["CacheControl"] == "no-cache"
+
+
+def test_publishing_invalidates_the_whole_distribution(session: boto3.Session, frontend_stack: str) -> None:
+    publish_stack(session, "ticket-shop")
+
+    cloudfront = session.client("cloudfront")
+    (summary,) = cloudfront.list_invalidations(DistributionId=frontend_stack)["InvalidationList"]["Items"]
+    invalidation = cloudfront.get_invalidation(DistributionId=frontend_stack, Id=summary["Id"])["Invalidation"]
+    assert invalidation["InvalidationBatch"]["Paths"]["Items"] == ["/*"]
