@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STACK_NAME ?= ticket-shop
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv chromium dev test lint scan format build deploy seed publish-frontend invoke clean
+.PHONY: help venv chromium dev test lint scan bench format build deploy seed publish-frontend invoke clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -63,6 +63,10 @@ seed: venv ## Put data/gigs.json into the deployed stack's table (STACK_NAME=tic
 
 publish-frontend: venv ## Upload frontend/ to the deployed stack's bucket and invalidate CloudFront
 	$(BIN)/python -m tools.publish_frontend --stack-name $(STACK_NAME)
+
+bench: build ## Benchmarks: a worker batch against slow SES, handler import times, artifact sizes
+	$(BIN)/python -m benchmarks.worker_batch
+	$(BIN)/python -m benchmarks.cold_start
 
 invoke: venv ## Run one function on one event against the embedded AWS: make invoke FUNCTION=PurchaseFunction EVENT=events/purchase-valid.json
 	$(BIN)/python -m tools.local.invoke $(FUNCTION) $(EVENT)

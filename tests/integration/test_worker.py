@@ -1,6 +1,8 @@
 """The worker against moto: SES, the idempotency table and the dead-letter queue from the template."""
 
 import json
+import threading
+import uuid
 from copy import deepcopy
 from io import StringIO
 from typing import Any
@@ -15,6 +17,7 @@ from tests.conftest import REGION, load_event, receive_all, sent_emails
 from tools.provision import LocalResources
 from worker import app
 from worker.adapters import SesMailer
+from worker.confirmation import Email
 
 
 def batch(*bodies: str) -> dict[str, Any]:
@@ -153,3 +156,27 @@ def test_logs_name_the_ticket_and_never_the_buyer_s_address(
     assert any(line["message"] == "Not a ticket message" and line["messageId"] == "m-2" for line in lines)
     assert "ada@example.com" not in logs.getvalue()
     assert "Ada Lovelace" not in logs.getvalue()
+
+
+def test_a_full_batch_is_sent_concurrently(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every send waits until all ten are in flight together: one at a time, the barrier would break.
+    in_flight = threading.Barrier(10, timeout=10)
+
+    class WaitForAll:
+        def __init__(self, sender: str) -> None:
+            pass
+
+        def send(self, to: str, email: Email) -> str:
+            in_flight.wait()
+            return f"sent to {to}"
+
+    monkeypatch.setattr(app, "SesMailer", WaitForAll)
+    template = json.loads(bodies()[0])
+    tickets = [json.dumps({**template, "ticketId": str(uuid.uuid4())}) for _ in range(10)]
+
+    response = app.lambda_handler(batch(*tickets), lambda_context)
+
+    assert response == {"batchItemFailures": []}
+    assert not in_flight.broken
