@@ -26,13 +26,13 @@ def _catalogue() -> GigCatalogue:
 
 @app.get("/gigs")
 def list_gigs() -> Response[dict[str, Any]]:
-    gigs = [gig.model_dump(mode="json", by_alias=True) for gig in _catalogue().list()]
+    gigs = [gig.model_dump(mode="json", by_alias=True) for gig in _catalogue().all_gigs()]
     return _json(HTTPStatus.OK, {"gigs": gigs}, cacheable=True)
 
 
 @app.get("/gigs/<gig_id>")
 def get_gig(gig_id: str) -> Response[dict[str, Any]]:
-    gig = _catalogue().get(gig_id)
+    gig = _catalogue().find(gig_id)
     if gig is None:
         return _json(HTTPStatus.NOT_FOUND, {"message": "No gig with this id"})
     return _json(HTTPStatus.OK, gig.model_dump(mode="json", by_alias=True), cacheable=True)
@@ -53,7 +53,7 @@ def _no_route(_: Exception) -> Response[dict[str, Any]]:
 
 def _json(status: HTTPStatus, body: dict[str, Any], cacheable: bool = False) -> Response[dict[str, Any]]:
     headers = {"Cache-Control": CACHE_CONTROL} if cacheable else {"Cache-Control": "no-store"}
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+    return Response(status_code=int(status), content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -18,13 +18,13 @@ class GigCatalogue:
         self._table_name = table_name
         self._client = client or boto3.client("dynamodb", config=CLIENT_CONFIG)
 
-    def list(self) -> list[Gig]:
+    def all_gigs(self) -> list[Gig]:
         """Every gig, soonest first. A scan is right for a catalogue of a few hundred gigs at most."""
         pages = self._client.get_paginator("scan").paginate(TableName=self._table_name)
         gigs = [_gig(item) for page in pages for item in page["Items"]]
         return sorted(gigs, key=lambda gig: (gig.date, gig.id))
 
-    def get(self, gig_id: str) -> Gig | None:
+    def find(self, gig_id: str) -> Gig | None:
         item = self._client.get_item(TableName=self._table_name, Key={"id": {"S": gig_id}}).get("Item")
         return None if item is None else _gig(item)
 

@@ -131,7 +131,7 @@ def _no_route(_: Exception) -> Response[dict[str, Any]]:
 
 
 def _json(status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+    return Response(status_code=int(status), content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
 @logger.inject_lambda_context(clear_state=True)
