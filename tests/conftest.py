@@ -100,26 +100,6 @@ def logs() -> Iterator[io.StringIO]:
     shared.removeHandler(handler)
 
 
-def sqs_event(messages: list[Any], queue_arn: str) -> dict[str, Any]:
-    """The event Lambda's SQS event source mapping builds from received messages."""
-    return {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": message.get("Attributes", {}),
-                "messageAttributes": {},
-                "md5OfBody": message["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": REGION,
-            }
-            for message in messages
-        ]
-    }
-
-
 def receive_all(queue_url: str) -> list[Any]:
     """Every visible message (each then stays invisible for the queue's visibility timeout)."""
     sqs = boto3.client("sqs", region_name=REGION)

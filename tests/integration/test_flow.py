@@ -15,8 +15,9 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from purchase.app import lambda_handler as purchase
-from tests.conftest import REGION, TEMPLATE, load_event, receive_all, sent_emails, sqs_event
+from tests.conftest import REGION, TEMPLATE, load_event, receive_all, sent_emails
 from tests.unit.test_purchase_request import VALID
+from tools.local.event_source import sqs_event
 from tools.provision import LocalResources
 from worker.app import lambda_handler as worker
 
@@ -43,7 +44,7 @@ def deliver(resources: LocalResources, context: LambdaContext) -> Counter[str]:
         try:
             failed = {
                 failure["itemIdentifier"]
-                for failure in worker(sqs_event(messages, queue_arn), context)["batchItemFailures"]
+                for failure in worker(sqs_event(messages, queue_arn, REGION), context)["batchItemFailures"]
             }
         except BatchProcessingError:
             failed = {message["MessageId"] for message in messages}
