@@ -1,0 +1,327 @@
+"""The shop in a browser, as a buyer uses it: the frontend served by the local stack, in headless Chromium.
+
+The pages are served as on CloudFront, under the template's Content-Security-Policy; the `page` fixture fails
+any test whose page breaks it. Selectors are the ones frontend/README.md documents for tests.
+"""
+
+import io
+import re
+import socket
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+from playwright.sync_api import Page, Request, expect
+
+from tests.e2e.local_stack import RunningStack
+from tools.catalogue import load_gigs
+from tools.local.console import Console
+from tools.local.frontend import FrontendServer, security_headers
+from tools.provision import LocalResources
+from tools.sam_template import SamTemplate
+
+GIGS = load_gigs()
+VALID_CARD = "4242 4242 4242 4242"
+LUHN_FAILS = "4242 4242 4242 4241"
+UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+CANT_REACH = "We can't reach the ticket service. Check your connection and try again."
+# The buy form's controls: label -> API field name, in form (and tab) order.
+FORM_LABELS = {
+    "Full name": "name",
+    "Email address": "email",
+    "Name on card": "nameOnCard",
+    "Card number": "cardNumber",
+    "Month": "cardExpiryMonth",
+    "Year": "cardExpiryYear",
+    "Security code": "cardCVC",
+    "I understand that tickets are non-refundable": "disclaimerAccepted",
+}
+
+
+def _gig(gig_id: str) -> dict[str, Any]:
+    return next(gig for gig in GIGS if gig["id"] == gig_id)
+
+
+def _shown_date(iso: str) -> str:
+    """A calendar date as the pages show it in US English: "Sat, January 30, 2027"."""
+    day = date.fromisoformat(iso)
+    return f"{day:%a}, {day:%B} {day.day}, {day.year}"
+
+
+def _shown_price(price: str) -> str:
+    """A price as the pages show it: "$2,500.00"."""
+    return f"${Decimal(price):,.2f}"
+
+
+def _this_year() -> int:
+    """The first expiry year the form offers: this year in the browser's time zone (the context's, UTC)."""
+    return datetime.now(UTC).year
+
+
+def _buyer_email() -> str:
+    """An address no other test types, so the outbox cannot confuse two buyers."""
+    return f"ada.{uuid.uuid4().hex[:12]}@example.com"
+
+
+def _open_gig(page: Page, local_stack: RunningStack, gig_id: str) -> None:
+    page.goto(f"{local_stack.frontend_url}/gig.html?id={gig_id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(_gig(gig_id)["bandName"])
+
+
+def _fill_order(page: Page, email: str, card_number: str = VALID_CARD) -> None:
+    """Everything a buyer types, valid except for what the arguments say."""
+    page.get_by_label("Full name").fill("Ada Lovelace")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Name on card").fill("A LOVELACE")
+    page.get_by_label("Card number").fill(card_number)
+    page.get_by_label("Month", exact=True).select_option("12")
+    page.get_by_label("Year", exact=True).select_option(str(_this_year() + 2))
+    page.get_by_label("Security code").fill("123")
+    page.get_by_label(re.compile("^I understand that tickets are non-refundable")).check()
+
+
+def _submit(page: Page) -> None:
+    page.get_by_role("button", name=re.compile("^Buy ticket")).click()
+
+
+def _purchases(page: Page) -> list[Request]:
+    """Every order the page posts from now on (the CORS preflight is not one)."""
+    posted: list[Request] = []
+    page.on("request", lambda r: posted.append(r) if r.method == "POST" and r.url.endswith("/purchase") else None)
+    return posted
+
+
+def test_the_home_page_lists_every_gig_as_a_card_linking_to_its_page(page: Page, local_stack: RunningStack) -> None:
+    # Given the catalogue the stack was seeded with (data/gigs.json)
+    # When a buyer opens the home page
+    response = page.goto(f"{local_stack.frontend_url}/")
+
+    # Then there is one card per gig, soonest first...
+    cards = page.locator("#gig-list li.gig-card")
+    expect(cards).to_have_count(len(GIGS))
+    soonest_first = sorted(GIGS, key=lambda gig: (gig["date"], gig["id"]))
+    links = [cards.nth(index).get_by_role("link") for index in range(len(GIGS))]
+    assert [link.get_attribute("href") for link in links] == [f"gig.html?id={gig['id']}" for gig in soonest_first]
+    # ...each with the band (its link to the gig page), city, venue, date and price
+    for gig, card, link in zip(soonest_first, cards.all(), links, strict=True):
+        expect(link).to_have_text(gig["bandName"])
+        for shown in (gig["city"], gig["venue"], _shown_date(gig["date"]), _shown_price(gig["price"])):
+            expect(card).to_contain_text(shown)
+    # ...and the page came with the Content-Security-Policy that allows only the site's own scripts
+    assert response is not None
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_a_buyer_picks_a_gig_buys_a_ticket_and_is_emailed_it(page: Page, local_stack: RunningStack) -> None:
+    # Given the home page
+    gig = GIGS[0]
+    email = _buyer_email()
+    page.goto(f"{local_stack.frontend_url}/")
+
+    # When the buyer opens a gig from its card...
+    page.locator("#gig-list li.gig-card").get_by_role("link", name=gig["bandName"], exact=True).click()
+    expect(page).to_have_url(f"{local_stack.frontend_url}/gig.html?id={gig['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(gig["bandName"])
+    # ...and fills the form in and submits it
+    _fill_order(page, email)
+    _submit(page)
+
+    # Then the form gives way to a confirmation with the ticket id
+    success = page.locator("#purchase-success")
+    expect(success).to_be_visible()
+    expect(success).to_contain_text(f"A confirmation email is on its way to {email}.")
+    expect(page.locator("#buy-form")).to_have_count(0)
+    ticket_id = page.locator("#ticket-id")
+    expect(ticket_id).to_have_text(UUID4)
+    # ...and that ticket's email reaches the address typed, naming the band
+    confirmation = local_stack.wait_for_email(ticket_id.inner_text())
+    assert confirmation["To"] == email
+    body = confirmation.get_body(("html", "plain"))
+    assert body is not None
+    assert gig["bandName"] in body.get_content()
+
+
+def test_a_card_number_failing_the_luhn_check_is_flagged_beside_it_and_no_order_is_sent(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given a gig page, with the order filled in but for a mistyped card number
+    _open_gig(page, local_stack, GIGS[1]["id"])
+    posted = _purchases(page)
+    _fill_order(page, _buyer_email(), card_number=LUHN_FAILS)
+
+    # When the buyer submits it
+    _submit(page)
+
+    # Then the error is shown beside the card number, and focus moves there
+    card_number = page.get_by_label("Card number")
+    expect(page.locator("#cardNumber-error")).to_be_visible()
+    expect(page.locator("#cardNumber-error")).to_have_text("Check your card number: it doesn't look right.")
+    expect(card_number).to_have_attribute("aria-invalid", "true")
+    expect(card_number).to_be_focused()
+    expect(page.locator("#form-errors")).to_contain_text("There is a problem")
+    expect(page.locator("[aria-invalid='true']")).to_have_count(1)
+    # ...and nothing was sent (the form decides before it would post anything)
+    assert posted == []
+
+    # And once corrected, the error goes as the buyer types, and the order sent is the corrected one, once
+    card_number.fill(VALID_CARD)
+    expect(page.locator("#cardNumber-error")).to_be_empty()
+    expect(card_number).not_to_have_attribute("aria-invalid", "true")
+    _submit(page)
+    expect(page.locator("#purchase-success")).to_be_visible()
+    assert [(request.post_data_json or {}).get("cardNumber") for request in posted] == ["4242424242424242"]
+
+
+def test_a_field_the_server_rejects_shows_the_servers_message_beside_it(page: Page, local_stack: RunningStack) -> None:
+    # Given an address the form's simple shape check lets through but the API refuses (a reserved domain)
+    _open_gig(page, local_stack, GIGS[2]["id"])
+    _fill_order(page, "ada@example.invalid")
+
+    # When the buyer submits the order
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/purchase")) as answer:
+        _submit(page)
+
+    # Then the API answered 422 naming the email, and its message is shown beside the email field
+    assert answer.value.status == 422
+    (error,) = answer.value.json()["errors"]
+    assert error["field"] == "email"
+    email = page.get_by_label("Email address")
+    expect(page.locator("#email-error")).to_have_text(error["message"])
+    expect(page.locator("#email-error")).to_contain_text("special-use or reserved name")
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_be_focused()
+    expect(page.locator("#form-errors")).to_contain_text(answer.value.json()["message"])
+    expect(page.locator("#purchase-success")).to_have_count(0)
+
+
+def test_an_unknown_gig_says_it_cannot_be_found_and_links_home(page: Page, local_stack: RunningStack) -> None:
+    # Given a link to a gig that does not exist
+    # When a buyer follows it
+    page.goto(f"{local_stack.frontend_url}/gig.html?id=no-such-gig")
+
+    # Then the page says so, with no gig or form on show...
+    status = page.locator("#status")
+    expect(status.get_by_role("heading", level=1)).to_have_text("We couldn't find that gig")
+    expect(page.locator("#gig")).to_be_hidden()
+    expect(page).to_have_title("Gig not found · Encore")
+    # ...and its link leads back to the gigs on sale
+    status.get_by_role("link", name="See all gigs").click()
+    expect(page).to_have_url(f"{local_stack.frontend_url}/")
+    expect(page.locator("#gig-list li.gig-card")).to_have_count(len(GIGS))
+
+
+@dataclass
+class Site:
+    url: str
+    api_url: str
+
+
+@pytest.fixture
+def frontend_with_api_down() -> Iterator[Site]:
+    """The frontend, as the stack serves it, but pointing at an API port where nothing listens.
+
+    The port stays bound (without listening) for the test, so connections to it are refused and no other
+    process can take it meanwhile.
+    """
+    template = SamTemplate()
+    session = boto3.Session(region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    resources = LocalResources(template, session, template.parameters())
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        api_url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+        headers = security_headers(template, resources, api_origin=api_url)
+        server = FrontendServer(api_url, headers, Console(io.StringIO()))
+        server.start()
+        try:
+            yield Site(server.url, api_url)
+        finally:
+            server.stop()
+
+
+@pytest.mark.parametrize("path", ["/", "/gig.html?id=queen-wembley-1986"], ids=["home", "gig"])
+def test_when_the_api_is_down_the_page_says_it_cannot_reach_the_ticket_service(
+    page: Page, frontend_with_api_down: Site, path: str
+) -> None:
+    # Given the ticket service is unreachable
+    site = frontend_with_api_down
+    # When a buyer opens a page
+    page.goto(f"{site.url}{path}")
+
+    # Then it alerts them, and offers to try again
+    alert = page.get_by_role("alert").filter(has_text=CANT_REACH)
+    expect(alert).to_be_visible()
+    expect(alert).to_have_id("status")
+    try_again = alert.get_by_role("button", name="Try again")
+    expect(try_again).to_be_visible()
+    # And trying again asks the API again (and, still down, says so again)
+    with page.expect_request(lambda r: r.url.startswith(f"{site.api_url}/gigs")):
+        try_again.click()
+    expect(page.get_by_role("alert").filter(has_text=CANT_REACH)).to_be_visible()
+
+
+def test_every_buy_form_control_is_labelled_and_a_keyboard_alone_can_buy_a_ticket(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given a gig page
+    _open_gig(page, local_stack, GIGS[3]["id"])
+
+    # Then each control of the form is found by its label
+    controls = [page.get_by_label(re.compile(f"^{re.escape(label)}")) for label in FORM_LABELS]
+    for control, field in zip(controls, FORM_LABELS.values(), strict=True):
+        expect(control).to_have_attribute("name", field)
+    submit = page.get_by_role("button", name=re.compile("^Buy ticket for \\$"))
+
+    # When the buyer goes through it with the keyboard only: Tab from field to field, typing, arrows, Space...
+    email = _buyer_email()
+    keys: dict[str, list[str]] = {
+        "name": [*"Ada Lovelace"],
+        "email": [*email],
+        "nameOnCard": [*"A LOVELACE"],
+        "cardNumber": [*VALID_CARD],
+        "cardExpiryMonth": ["End"],  # 12
+        "cardExpiryYear": ["ArrowDown", "ArrowDown"],  # next year
+        "cardCVC": [*"123"],
+        "disclaimerAccepted": ["Space"],
+    }
+    controls[0].focus()
+    for control, field in zip(controls, FORM_LABELS.values(), strict=True):
+        expect(control).to_be_focused()
+        for key in keys[field]:
+            page.keyboard.press(key)
+        page.keyboard.press("Tab")
+    # ...then presses Enter on the submit button, where Tab has led
+    expect(submit).to_be_focused()
+    expect(page.get_by_label("Month", exact=True)).to_have_value("12")
+    expect(page.get_by_label("Year", exact=True)).to_have_value(str(_this_year() + 1))
+    expect(controls[-1]).to_be_checked()
+    page.keyboard.press("Enter")
+
+    # Then the ticket is bought, and focus moves to the confirmation so it is read out
+    success = page.locator("#purchase-success")
+    expect(success).to_contain_text(f"A confirmation email is on its way to {email}.")
+    expect(success).to_be_focused()
+
+
+@pytest.mark.parametrize("path", ["/", f"/gig.html?id={GIGS[4]['id']}"], ids=["home", "gig"])
+def test_the_pages_fit_a_320_pixel_wide_screen_without_scrolling_sideways(
+    page: Page, local_stack: RunningStack, path: str
+) -> None:
+    # Given a small phone's screen
+    page.set_viewport_size({"width": 320, "height": 640})
+
+    # When a page has loaded (on the gig page, with every field of the form showing an error)
+    page.goto(f"{local_stack.frontend_url}{path}")
+    if path == "/":
+        expect(page.locator("#gig-list li.gig-card")).to_have_count(len(GIGS))
+    else:
+        expect(page.get_by_role("heading", level=1)).to_have_text(GIGS[4]["bandName"])
+        _submit(page)
+        expect(page.locator("[aria-invalid='true']")).to_have_count(len(FORM_LABELS))
+
+    # Then nothing is wider than the screen
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
