@@ -5,7 +5,7 @@
 
 import { ApiError, getGig, purchase } from "./api.js";
 import { formatDate, formatNumber, formatPrice, formatTime, isPrice, parseIsoDate, text } from "./format.js";
-import { clearStatus, el, fillSlot, loadErrorMessage, setImage, showLoadError, showProgress } from "./ui.js";
+import { clearStatus, el, fillGigSummary, fillSlot, loadErrorMessage, setImage, showLoadError, showProgress } from "./ui.js";
 import { normaliseCardNumber, validateExpiry, validatePurchase } from "./validation.js";
 
 /** The purchase fields, in form order. Their names are the API's. */
@@ -97,15 +97,10 @@ function renderGig(gig, requestedId) {
   const price = formatPrice(gig.price);
 
   document.title = `${bandName} at ${venue} · Encore`;
-  fillSlot(article, "bandName", bandName);
-  fillSlot(article, "venue", venue);
-  fillSlot(article, "city", text(gig.city));
-  fillSlot(article, "year", text(gig.year));
-  fillSlot(article, "date", formatDate(gig.date));
+  fillGigSummary(article, gig);
   fillSlot(article, "originalDate", formatDate(gig.originalDate));
   fillSlot(article, "description", text(gig.description));
   fillSlot(article, "capacity", formatNumber(gig.capacity));
-  fillSlot(article, "price", price);
   fillSlot(article, "collectionPoint", text(gig.collectionPoint));
   fillSlot(article, "collectionTime", formatTime(gig.collectionTime));
   setDatetime("date", text(gig.date), parseIsoDate(gig.date) !== null);

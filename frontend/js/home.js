@@ -4,8 +4,8 @@
  */
 
 import { getGigs } from "./api.js";
-import { formatDate, formatPrice, parseIsoDate, text } from "./format.js";
-import { clearStatus, el, fillSlot, loadErrorMessage, setImage, showLoadError, showProgress } from "./ui.js";
+import { parseIsoDate, text } from "./format.js";
+import { clearStatus, el, fillGigSummary, loadErrorMessage, setImage, showLoadError, showProgress } from "./ui.js";
 
 /** Cards likely to be above the fold on a wide screen load eagerly; the rest lazily. */
 const EAGER_IMAGES = 3;
@@ -25,12 +25,7 @@ function renderCard(gig, index) {
   const bandName = text(gig.bandName);
   const venue = text(gig.venue);
 
-  fillSlot(card, "bandName", bandName);
-  fillSlot(card, "venue", venue);
-  fillSlot(card, "city", text(gig.city));
-  fillSlot(card, "year", text(gig.year));
-  fillSlot(card, "date", formatDate(gig.date));
-  fillSlot(card, "price", formatPrice(gig.price));
+  fillGigSummary(card, gig);
 
   const time = card.querySelector("time[data-slot='date']");
   if (time && parseIsoDate(gig.date)) time.setAttribute("datetime", text(gig.date));

@@ -5,6 +5,7 @@
  */
 
 import { ApiError } from "./api.js";
+import { formatDate, formatPrice, text } from "./format.js";
 
 /**
  * Create an element. String children become text nodes.
@@ -28,6 +29,20 @@ export function el(tag, attributes = {}, ...children) {
  */
 export function fillSlot(root, slot, value) {
   for (const node of root.querySelectorAll(`[data-slot="${slot}"]`)) node.textContent = value;
+}
+
+/**
+ * Fill the slots every view of a gig shows: band, venue, city, year, date of the show and price.
+ * @param {ParentNode} root
+ * @param {Record<string, unknown>} gig
+ */
+export function fillGigSummary(root, gig) {
+  fillSlot(root, "bandName", text(gig.bandName));
+  fillSlot(root, "venue", text(gig.venue));
+  fillSlot(root, "city", text(gig.city));
+  fillSlot(root, "year", text(gig.year));
+  fillSlot(root, "date", formatDate(gig.date));
+  fillSlot(root, "price", formatPrice(gig.price));
 }
 
 /**

@@ -1,12 +1,13 @@
 """The message between purchase and worker: what purchase sends, the worker reads."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
 from purchase import models as sent
+from tests.unit.test_orders import GIG
 from worker import models as received
 
 
@@ -15,15 +16,7 @@ def message() -> sent.TicketMessage:
         ticket_id=uuid4(),
         purchased_at=datetime(2026, 11, 23, 18, 0, tzinfo=UTC),
         buyer=sent.Buyer(name="Ada Lovelace", email="ada@example.com"),
-        gig=sent.GigDetails(
-            id="queen-wembley-1986",
-            band_name="Queen",
-            venue="Wembley Stadium",
-            city="London",
-            date=date(2028, 7, 12),
-            collection_point="North gate",
-            collection_time="16:30",
-        ),
+        gig=GIG,
     )
 
 

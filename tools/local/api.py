@@ -9,7 +9,6 @@ import base64
 import json
 import re
 import sys
-import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from urllib.parse import parse_qsl, unquote
 
 from tools.local.console import Console, brief
 from tools.local.runtime import FunctionRuntime
+from tools.local.serving import BackgroundServer
 from tools.provision import ACCOUNT_ID, LocalResources, Unresolved
 from tools.sam_template import HttpRoute, resolve
 
@@ -341,7 +341,7 @@ def _resolve_where_possible(value: Any, resources: LocalResources) -> Any:
 # --- The server ---------------------------------------------------------------------------------------
 
 
-class LocalApi:
+class LocalApi(BackgroundServer):
     """The HTTP API on http://host:port (port 0: any free port), one function invocation per request."""
 
     def __init__(
@@ -357,21 +357,7 @@ class LocalApi:
         self.cors = cors
         self._runtimes = runtimes
         self._console = console
-        self._server = _ApiServer((host, port), self)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="api", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        super().__init__(_ApiServer((host, port), self), name="api")
 
     def report(self, line: str) -> None:
         self._console.line("api", line)

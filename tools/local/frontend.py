@@ -7,7 +7,6 @@ as the file `make publish-frontend` uploads does on AWS.
 
 import json
 import sys
-import threading
 from collections.abc import Mapping
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tools.local.console import Console
+from tools.local.serving import BackgroundServer
 from tools.provision import LocalResources
 from tools.sam_template import ROOT, SamTemplate
 
@@ -68,7 +68,7 @@ def allow_connect_to(csp: str, origin: str) -> str:
     return "; ".join(directives)
 
 
-class FrontendServer:
+class FrontendServer(BackgroundServer):
     """frontend/ on http://host:port (port 0: any free port)."""
 
     def __init__(
@@ -80,21 +80,8 @@ class FrontendServer:
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self._server = _FrontendHttpServer((host, port), root.resolve(), settings(api_url), headers, console)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="frontend", daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        server = _FrontendHttpServer((host, port), root.resolve(), settings(api_url), headers, console)
+        super().__init__(server, name="frontend")
 
 
 class _FrontendHttpServer(ThreadingHTTPServer):
