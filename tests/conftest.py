@@ -30,9 +30,7 @@ TEMPLATE = SamTemplate()
 for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
     os.environ.pop(_name, None)
 os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
-os.environ.update(
-    {name: str(value) for name, value in TEMPLATE.document["Globals"]["Function"]["Environment"]["Variables"].items()}
-)
+os.environ.update({name: str(value) for name, value in TEMPLATE.global_environment.items()})
 
 
 # Ticket ids, request ids and timestamps are random digits: a 3-digit CVC could match inside one by chance.

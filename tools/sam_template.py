@@ -122,6 +122,11 @@ class SamTemplate:
             values[name] = str(value).split(",") if spec["Type"] == "CommaDelimitedList" else value
         return values
 
+    @property
+    def global_environment(self) -> dict[str, Any]:
+        """The variables `Globals` gives every function."""
+        return dict(self.document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+
     @cached_property
     def functions(self) -> dict[str, Function]:
         defaults = self.document.get("Globals", {}).get("Function", {})

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import load_event
 from tools.sam_template import ROOT
 
 
@@ -35,7 +36,7 @@ def test_a_valid_purchase_event_is_answered_202_with_a_ticket_id(tmp_path: Path)
 
 def test_a_batch_with_a_poison_record_reports_that_record_alone(tmp_path: Path) -> None:
     # Given the sample batch, whose second record is not a ticket
-    event = json.loads((ROOT / "events" / "worker-batch-poison.json").read_text())
+    event = load_event("worker-batch-poison.json")
     first, poison, last = event["Records"]
 
     # When

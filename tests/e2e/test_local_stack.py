@@ -12,28 +12,23 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.conftest import load_event
 from tests.e2e.local_stack import RunningStack, http, start_stack, wait_until
 from tools.catalogue import load_gigs
 from tools.sam_template import ROOT, SamTemplate
 
-EVENTS = ROOT / "events"
 FRONTEND_ORIGIN = "http://localhost:8080"
-
-
-def _event(name: str) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((EVENTS / name).read_text())
-    return event
 
 
 def _ticket_message(ticket_id: str) -> str:
     """A message as PurchaseFunction queues it (the first record of events/worker-batch.json), for `ticket_id`."""
-    body = json.loads(_event("worker-batch.json")["Records"][0]["body"])
+    body = json.loads(load_event("worker-batch.json")["Records"][0]["body"])
     return json.dumps({**body, "ticketId": ticket_id})
 
 
 def test_a_purchase_is_accepted_and_the_buyer_is_emailed_the_ticket(local_stack: RunningStack) -> None:
     # Given a valid order, as the frontend sends it
-    order = json.loads(_event("purchase-valid.json")["body"])
+    order = json.loads(load_event("purchase-valid.json")["body"])
     headers = {"content-type": "application/json", "origin": FRONTEND_ORIGIN}
 
     # When it is posted

@@ -117,10 +117,7 @@ print(json.dumps(outcome, default=int))
         "AWS_ACCESS_KEY_ID": "x",
         "AWS_SECRET_ACCESS_KEY": "x",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # nothing listens there: no AWS is reached
-        **{
-            key: str(value)
-            for key, value in TEMPLATE.document["Globals"]["Function"]["Environment"]["Variables"].items()
-        },
+        **{key: str(value) for key, value in TEMPLATE.global_environment.items()},
         **{
             key: f"http://127.0.0.1:9/{key.lower()}"
             for key in TEMPLATE.functions[function].environment

@@ -1,12 +1,12 @@
 """The local HTTP API's rules, without a socket: routes, the events it builds, responses and CORS."""
 
 import base64
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from tests.conftest import load_event
 from tools.local.api import (
     Cors,
     HttpRequest,
@@ -17,14 +17,7 @@ from tools.local.api import (
     http_response,
 )
 from tools.provision import LocalResources
-from tools.sam_template import ROOT, HttpRoute, SamTemplate
-
-EVENTS = ROOT / "events"
-
-
-def _sample(name: str) -> dict[str, Any]:
-    sample: dict[str, Any] = json.loads((EVENTS / name).read_text())
-    return sample
+from tools.sam_template import HttpRoute, SamTemplate
 
 
 def _request_behind(sample: dict[str, Any]) -> HttpRequest:
@@ -94,7 +87,7 @@ def test_the_most_specific_route_wins_and_a_greedy_variable_takes_the_rest_of_th
 )
 def test_the_event_for_a_request_has_the_shape_of_the_sample_events(template: SamTemplate, sample_name: str) -> None:
     # Given the request behind a sample event
-    sample = _sample(sample_name)
+    sample = load_event(sample_name)
     request = _request_behind(sample)
     match = Router(template.http_routes()).match(request.method, request.raw_path)
     assert match is not None

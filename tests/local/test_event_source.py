@@ -1,15 +1,14 @@
 """The SQS event source mapping's rules, without a queue: the event it builds, and what it deletes after."""
 
-import json
 from typing import Any
 
 import pytest
 
+from tests.conftest import load_event
 from tools.local.event_source import BatchOutcome, batch_outcome, sqs_event, sqs_record
 from tools.local.runtime import FunctionError, Invocation
-from tools.sam_template import ROOT
 
-SAMPLE = json.loads((ROOT / "events" / "worker-batch.json").read_text())
+SAMPLE = load_event("worker-batch.json")
 QUEUE_ARN = SAMPLE["Records"][0]["eventSourceARN"]
 REGION = SAMPLE["Records"][0]["awsRegion"]
 IDS = ["m-1", "m-2", "m-3"]
