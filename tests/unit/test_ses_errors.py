@@ -10,7 +10,7 @@ from botocore.stub import Stubber
 from worker.adapters import EmailRejected, SesMailer
 from worker.confirmation import Email
 
-EMAIL = Email(subject="s", text="t", html="<p>h</p>")
+EMAIL = Email(subject="s", text="t", html="<p>h</p>", tags={"ticketId": "t-1"})
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def ses() -> Iterator[tuple[SesMailer, Stubber]]:
         yield SesMailer("tickets@example.com", client=client), stubber
 
 
-def test_a_sent_email_returns_ses_message_id(ses: tuple[SesMailer, Stubber]) -> None:
+def test_a_sent_email_is_tagged_with_its_ticket_and_returns_ses_message_id(ses: tuple[SesMailer, Stubber]) -> None:
     mailer, stubber = ses
     stubber.add_response(
         "send_email",
@@ -37,6 +37,7 @@ def test_a_sent_email_returns_ses_message_id(ses: tuple[SesMailer, Stubber]) -> 
                     },
                 }
             },
+            "EmailTags": [{"Name": "ticketId", "Value": "t-1"}],
         },
     )
 

@@ -48,6 +48,7 @@ class SesMailer:
                         },
                     }
                 },
+                EmailTags=[{"Name": name, "Value": value} for name, value in email.tags.items()],
             )
         except ClientError as error:
             if _is_permanent(error):

@@ -1,6 +1,6 @@
 """The confirmation email: a fixed subject, and a text and an HTML body built from the ticket."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from string import Template
 
@@ -44,6 +44,9 @@ class Email:
     subject: str
     text: str
     html: str
+    # SES message tags: they travel with SES's delivery, bounce and complaint events, so those can be
+    # traced back to the ticket. Ours only, never buyer input.
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 def render(ticket: TicketMessage) -> Email:
@@ -62,4 +65,5 @@ def render(ticket: TicketMessage) -> Email:
         subject=SUBJECT,
         text=_TEXT.substitute(fields),
         html=_HTML.substitute({key: escape(value) for key, value in fields.items()}, subject=escape(SUBJECT)),
+        tags={"ticketId": str(ticket.ticket_id)},
     )
