@@ -58,3 +58,11 @@ def test_markup_in_the_buyer_name_is_escaped_in_the_html_body() -> None:
 
 def test_the_ticket_id_in_the_email_is_the_message_s() -> None:
     assert str(UUID(TICKET_ID)) in render(ticket()).text
+
+
+def test_the_email_is_tagged_with_its_ticket_id_not_with_anything_the_buyer_typed() -> None:
+    other_id = "11111111-2222-4333-8444-555555555555"
+
+    email = render(ticket(name=f"Ada {other_id}"))
+
+    assert email.tags == {"ticketId": TICKET_ID}
