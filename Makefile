@@ -72,4 +72,4 @@ invoke: venv ## Run one function on one event against the embedded AWS: make inv
 	$(BIN)/python -m tools.local.invoke $(FUNCTION) $(EVENT)
 
 clean: ## Remove the venv, build output and local state
-	rm -rf $(VENV) $(VENV)-scan .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-scan .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis
