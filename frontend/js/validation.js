@@ -8,9 +8,14 @@
 export const MAX_NAME_LENGTH = 100;
 export const MAX_EMAIL_LENGTH = 254;
 
-// Unicode category Cc, line/paragraph separators, and bidi embedding/override/isolate controls.
-const CONTROL_CHARS = /[\p{Cc}\u2028\u2029\u202A-\u202E\u2066-\u2069]/u;
+export const MAX_EMAIL_LOCAL_LENGTH = 64;
+
+// The server's rule for names: no control (Cc), format (Cf: bidi marks and overrides, zero-width
+// characters), private-use (Co), unassigned (Cn) or surrogate (Cs) code point, no line or paragraph
+// separator (Zl, Zp).
+const CONTROL_CHARS = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]/u;
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const ASCII = /^[\x21-\x7e]*$/;
 
 /**
  * Length in Unicode code points (what the Python server counts), not UTF-16 units.
@@ -50,7 +55,7 @@ export function validateName(value, label = "your name") {
   if (codePointLength(trimmed) > MAX_NAME_LENGTH) {
     return `Use at most ${MAX_NAME_LENGTH} characters for ${label}.`;
   }
-  if (hasControlCharacters(trimmed)) return `Remove the special control characters from ${label}.`;
+  if (hasControlCharacters(trimmed)) return `Remove the invisible or control characters from ${label}.`;
   return null;
 }
 
@@ -66,6 +71,12 @@ export function validateEmail(value) {
     return `Use at most ${MAX_EMAIL_LENGTH} characters for your email address.`;
   }
   if (!EMAIL_SHAPE.test(trimmed)) return "Enter an email address like name@example.com.";
+  const local = trimmed.slice(0, trimmed.lastIndexOf("@"));
+  // Email cannot carry other characters before the @ (no SMTPUTF8), nor more than 64 of them.
+  if (!ASCII.test(local)) return "Use only unaccented letters, digits and punctuation before the @.";
+  if (local.length > MAX_EMAIL_LOCAL_LENGTH) {
+    return `Use at most ${MAX_EMAIL_LOCAL_LENGTH} characters before the @.`;
+  }
   return null;
 }
 

@@ -47,7 +47,7 @@ def test_an_order_is_queued_and_answered_202_with_its_ticket_id(
     assert message["ticketId"] == ticket_id
     assert message["buyer"] == {"name": "Ada Lovelace", "email": "ada@example.com"}
     assert message["gig"]["bandName"] == "Queen"
-    assert set(body_of(response)) == {"ticketId"}
+    assert set(body_of(response)) == {"ticketId", "message"}
 
 
 def test_a_base64_encoded_body_is_read(resources: LocalResources, lambda_context: LambdaContext) -> None:
@@ -85,6 +85,40 @@ def test_a_body_that_is_not_utf8_is_a_400(resources: LocalResources, lambda_cont
     assert (response["statusCode"], body_of(response)) == (400, {"message": "The request body is not valid JSON"})
 
 
+def test_a_body_nested_too_deeply_is_a_400_not_a_crash(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    response = purchase(lambda_context, raw="[" * 10_000)
+
+    assert (response["statusCode"], body_of(response)) == (400, {"message": "The request body is nested too deeply"})
+
+
+@pytest.mark.parametrize(
+    ("body", "base64_encoded"),
+    [
+        ('{"name": "Ada\\ud800"}', False),  # a JSON escape
+        (b'{"name": "Ada\xed\xa0\x80"}', True),  # the raw bytes, as API Gateway passes what is not UTF-8
+        ('{"name": "Ada\ud800"}', False),  # already in the event's text
+    ],
+    ids=["escape", "raw-bytes", "in-event"],
+)
+def test_a_lone_surrogate_in_a_name_is_a_422_naming_the_field(
+    body: str | bytes, base64_encoded: bool, resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    order = json.dumps({key: value for key, value in VALID.items() if key != "name"})[1:]
+    text = (body[:-1] + b", " + order.encode()) if isinstance(body, bytes) else body[:-1] + ", " + order
+    event = load_event("purchase-valid.json")
+    event.update(
+        body=base64.b64encode(text).decode() if isinstance(text, bytes) else text, isBase64Encoded=base64_encoded
+    )
+
+    response = lambda_handler(event, lambda_context)
+
+    assert response["statusCode"] == 422
+    assert [error["field"] for error in body_of(response)["errors"]] == ["name"]
+    assert queued(resources) == []
+
+
 def test_invalid_base64_is_a_400(resources: LocalResources, lambda_context: LambdaContext) -> None:
     event = load_event("purchase-valid.json")
     event.update(body="not base64!", isBase64Encoded=True)
@@ -111,7 +145,7 @@ def test_invalid_fields_are_a_422_naming_each_field_and_queue_nothing(
     assert response["statusCode"] == 422
     assert body_of(response)["message"] == "Some fields are invalid"
     assert {error["field"]: error["message"] for error in body_of(response)["errors"]} == {
-        "email": "Value is not a valid email address: An email address must have an @-sign.",
+        "email": "Not a valid email address: An email address must have an @-sign.",
         "cardCVC": "Must be 3 or 4 digits",
         "disclaimerAccepted": "Must be accepted",
     }
@@ -167,6 +201,21 @@ def test_an_unknown_route_is_a_404(resources: LocalResources, lambda_context: La
     response = lambda_handler(event, lambda_context)
 
     assert (response["statusCode"], body_of(response)) == (404, {"message": "Not Found"})
+
+
+def test_a_card_number_typed_as_the_gig_id_never_reaches_a_log(
+    resources: LocalResources, lambda_context: LambdaContext, logs: StringIO
+) -> None:
+    responses = [
+        purchase(lambda_context, {"gigId": "4242424242424242"}),
+        purchase(lambda_context, {"gigId": "4242-4242-4242-4242"}),
+        purchase(lambda_context, {"gigId": "gig-4242424242424242"}),
+        purchase(lambda_context, {"email": "ada@4242424242424242.example"}),
+    ]
+
+    assert [response["statusCode"] for response in responses] == [404, 404, 404, 202]
+    assert "Order rejected: unknown gig" in logs.getvalue()
+    assert "4242" not in logs.getvalue()
 
 
 def test_card_data_appears_in_no_log_message_or_response(

@@ -3,9 +3,10 @@
 import datetime as dt
 import unicodedata
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, cast
 from uuid import UUID
 
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -16,6 +17,7 @@ from pydantic import (
     Field,
     SecretStr,
     StrictBool,
+    StrictStr,
     ValidationInfo,
     field_validator,
 )
@@ -26,8 +28,12 @@ MAX_NAME_LENGTH = 100
 # How far ahead a card's expiry may be; anything later is a typo.
 MAX_EXPIRY_YEARS_AHEAD = 20
 
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+# The rule for free text (names): no character of these Unicode categories. Names end up in emails and
+# logs, where a control character (Cc: CR, LF, NUL...), a format character (Cf: bidi overrides and marks,
+# zero-width spaces and joiners, the BOM, tag characters), a private-use (Co), unassigned (Cn) or lone
+# surrogate (Cs) code point, or a line or paragraph separator (Zl, Zp) is an injection or a disguise,
+# not part of a name. (The price: the zero-width joiners some scripts use are refused too.)
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"})
 
 
 class CamelModel(BaseModel):
@@ -37,15 +43,30 @@ class CamelModel(BaseModel):
 
 
 def _person_name(value: str) -> str:
-    value = value.strip()
+    if any(unicodedata.category(ch) in FORBIDDEN_CATEGORIES for ch in value):
+        raise PydanticCustomError(
+            "forbidden_characters", "Must not contain line breaks, control, invisible or unassigned characters"
+        )
+    # NFC, so that a name typed with combining accents is the same name, and the same length, as its
+    # precomposed spelling.
+    value = unicodedata.normalize("NFC", value).strip()
     if not value:
         raise PydanticCustomError("required", "Required")
     if len(value) > MAX_NAME_LENGTH:
         raise PydanticCustomError("too_long", "Must be at most {max} characters", {"max": MAX_NAME_LENGTH})
-    if any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES or ch in _BIDI_CONTROLS for ch in value):
-        # Names end up in emails and logs; a CR/LF or bidi override there is an injection, not a name.
-        raise PydanticCustomError("control_characters", "Must not contain line breaks or control characters")
     return value
+
+
+def _email_address(value: str) -> str:
+    """An address SES will deliver to: ASCII before the @ (SES has no SMTPUTF8), at most 64 characters
+    there (RFC 5321), and an internationalised domain in the punycode form SES needs."""
+    try:
+        address = validate_email(value, check_deliverability=False, allow_smtputf8=False, strict=True)
+    except EmailNotValidError as error:
+        reason = {"reason": str(error)}
+        raise PydanticCustomError("value_error", "Not a valid email address: {reason}", reason) from None
+    # Always set when SMTPUTF8 is not allowed: an address that needs it was refused above.
+    return cast(str, address.ascii_email)
 
 
 def _gig_id(value: str) -> str:
@@ -99,6 +120,7 @@ def _accepted(value: bool) -> bool:
 
 
 PersonName = Annotated[str, AfterValidator(_person_name)]
+EmailAddress = Annotated[StrictStr, AfterValidator(_email_address)]
 GigId = Annotated[str, AfterValidator(_gig_id)]
 CardNumber = Annotated[SecretStr, AfterValidator(_card_number)]
 CardCvc = Annotated[SecretStr, AfterValidator(_card_cvc)]
@@ -117,7 +139,7 @@ class PurchaseRequest(CamelModel):
 
     gig_id: GigId
     name: PersonName
-    email: EmailStr
+    email: EmailAddress
     name_on_card: PersonName
     card_number: CardNumber
     # Year before month, so the month's check can see the (validated) year.
