@@ -14,13 +14,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from tools.local.console import Console, brief
 from tools.local.runtime import FunctionRuntime
-from tools.local.serving import BackgroundServer
+from tools.local.serving import BackgroundServer, LocalHttpServer
 from tools.provision import ACCOUNT_ID, LocalResources, Unresolved
 from tools.sam_template import HttpRoute, resolve
 
@@ -385,7 +385,7 @@ class LocalApi(BackgroundServer):
             return INTERNAL_SERVER_ERROR, f"{outcome}: malformed response: {malformed}"
 
 
-class _ApiServer(ThreadingHTTPServer):
+class _ApiServer(LocalHttpServer):
     def __init__(self, address: tuple[str, int], api: LocalApi) -> None:
         super().__init__(address, _ApiRequestHandler)
         self.api = api
