@@ -171,7 +171,15 @@ def test_cookies_become_set_cookie_headers_and_a_base64_body_is_decoded() -> Non
 
 @pytest.mark.parametrize(
     "payload",
-    [{"statusCode": "200"}, {"statusCode": 200, "body": {"not": "a string"}}, {"statusCode": 200, "headers": []}],
+    [
+        {"statusCode": "200"},
+        {"statusCode": 200, "body": {"not": "a string"}},
+        {"statusCode": 200, "headers": []},
+        {"statusCode": 200, "body": "lone \ud800 surrogate"},
+        {"statusCode": 200, "headers": {"X-Name": "Ada\r\nSet-Cookie: session=stolen"}},
+        {"statusCode": 200, "headers": {"X Name": "Ada"}},
+        {"statusCode": 200, "cookies": ["a=1\r\n\r\n<html>"]},
+    ],
 )
 def test_a_response_api_gateway_would_answer_with_a_500_is_malformed(payload: dict[str, Any]) -> None:
     with pytest.raises(MalformedResponse):

@@ -223,7 +223,7 @@ def http_response(payload: Any) -> HttpResponse:
     if not (isinstance(payload, dict) and "statusCode" in payload):
         # API Gateway's format inference: any other JSON is a 200 whose body is that JSON.
         inferred = payload if isinstance(payload, str) else json.dumps(payload)
-        return HttpResponse(HTTPStatus.OK, [("Content-Type", "application/json")], inferred.encode())
+        return HttpResponse(HTTPStatus.OK, [("Content-Type", "application/json")], _utf8(inferred))
     status = payload["statusCode"]
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
         raise MalformedResponse(f"statusCode must be an HTTP status code, not {status!r}")
@@ -236,7 +236,7 @@ def http_response(payload: Any) -> HttpResponse:
         raise MalformedResponse("cookies must be a list")
     if body is not None and not isinstance(body, str):
         raise MalformedResponse(f"body must be a string, not {type(body).__name__}")
-    content = (body or "").encode()
+    content = _utf8(body or "")
     if payload.get("isBase64Encoded") and body:
         try:
             content = base64.b64decode(body, validate=True)
@@ -244,7 +244,29 @@ def http_response(payload: Any) -> HttpResponse:
             raise MalformedResponse("isBase64Encoded is true but body is not base64") from None
     pairs = [(str(name), str(value)) for name, value in headers.items()]
     pairs += [("Set-Cookie", str(cookie)) for cookie in cookies]
+    for name, value in pairs:
+        _check_header(name, value)
     return HttpResponse(status, pairs, content)
+
+
+def _utf8(text: str, what: str = "the body") -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: JSON can carry one ("\ud800"), UTF-8 cannot
+        raise MalformedResponse(f"{what} is not valid Unicode") from None
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110's field name
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a tab is fine in a field value; CR and LF never are
+
+
+def _check_header(name: str, value: str) -> None:
+    """Refuse what cannot be one header line: a line break in a value would split the response in two."""
+    if not _TOKEN.fullmatch(name):
+        raise MalformedResponse(f"{name!r} is not a header name")
+    if _CONTROL.search(value):
+        raise MalformedResponse(f"header {name} has a line break or a control character")
+    _utf8(value, f"header {name}")
 
 
 # --- CORS ---------------------------------------------------------------------------------------------
@@ -462,7 +484,8 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
     def _send(self, response: HttpResponse) -> None:
         self.send_response(response.status)
         for name, value in response.headers:
-            self.send_header(name, value)
+            # What is not ASCII goes out as UTF-8 (http.server writes headers in Latin-1, and refuses the rest).
+            self.send_header(name, value.encode().decode("latin-1"))
         self.send_header("apigw-requestid", _request_id())
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
