@@ -7,6 +7,7 @@ embedded AWS, and the stack's console output, with helpers that wait for outcome
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -17,8 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
+from http.client import HTTPResponse
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import urlsplit
 
 import boto3
 
@@ -93,6 +96,23 @@ def http(method: str, url: str, body: bytes | None = None, headers: dict[str, st
     except urllib.error.HTTPError as error:
         with error:
             return HttpResult(error.code, error.headers, error.read())
+
+
+def raw_http(url: str, request: bytes, timeout: float = 30) -> HttpResult:
+    """`request` sent as is, on a connection of its own: for what no HTTP client would send.
+
+    The connection is half-closed once `request` is sent, so a body shorter than its Content-Length ends
+    there. Raises `http.client.BadStatusLine` if the answer does not start with a status line.
+    """
+    address = urlsplit(url)
+    with socket.create_connection((str(address.hostname), int(address.port or 80)), timeout=timeout) as connection:
+        connection.sendall(request)
+        connection.shutdown(socket.SHUT_WR)
+        method = request.split(b" ", 1)[0].decode("latin-1")
+        response = HTTPResponse(connection, method=method)
+        response.begin()
+        with response:
+            return HttpResult(response.status, response.headers, response.read())
 
 
 @dataclass

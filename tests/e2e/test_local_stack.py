@@ -43,6 +43,24 @@ def test_a_purchase_is_accepted_and_the_buyer_is_emailed_the_ticket(local_stack:
     assert ticket_id in email.get_body(("html",)).get_content()  # type: ignore[union-attr]
 
 
+def test_the_email_to_a_buyer_whose_name_holds_a_uuid_is_filed_under_the_ticket(local_stack: RunningStack) -> None:
+    # Given an order from a buyer whose name holds a UUID (which the email shows before the ticket's)
+    buyer_uuid = "11111111-2222-4333-8444-555555555555"
+    order = {**json.loads(load_event("purchase-valid.json")["body"]), "name": f"Ada {buyer_uuid}"}
+
+    # When it is posted
+    response = http(
+        "POST", f"{local_stack.api_url}/purchase", json.dumps(order).encode(), {"content-type": "application/json"}
+    )
+
+    # Then the confirmation is filed under the ticket, and nothing under the buyer's UUID
+    assert response.status == 202, response.body
+    ticket_id = response.json()["ticketId"]
+    email = local_stack.wait_for_email(ticket_id)
+    assert buyer_uuid in email.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert local_stack.emails_about(buyer_uuid) == []
+
+
 def test_a_poison_message_is_dead_lettered_after_max_receive_count_and_its_neighbours_are_emailed_once(
     local_stack: RunningStack,
 ) -> None:

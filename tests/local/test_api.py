@@ -1,6 +1,7 @@
 """The local HTTP API's rules, without a socket: routes, the events it builds, responses and CORS."""
 
 import base64
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from tools.local.api import (
     MalformedResponse,
     Router,
     build_event,
+    content_length,
     http_response,
 )
 from tools.provision import LocalResources
@@ -169,7 +171,15 @@ def test_cookies_become_set_cookie_headers_and_a_base64_body_is_decoded() -> Non
 
 @pytest.mark.parametrize(
     "payload",
-    [{"statusCode": "200"}, {"statusCode": 200, "body": {"not": "a string"}}, {"statusCode": 200, "headers": []}],
+    [
+        {"statusCode": "200"},
+        {"statusCode": 200, "body": {"not": "a string"}},
+        {"statusCode": 200, "headers": []},
+        {"statusCode": 200, "body": "lone \ud800 surrogate"},
+        {"statusCode": 200, "headers": {"X-Name": "Ada\r\nSet-Cookie: session=stolen"}},
+        {"statusCode": 200, "headers": {"X Name": "Ada"}},
+        {"statusCode": 200, "cookies": ["a=1\r\n\r\n<html>"]},
+    ],
 )
 def test_a_response_api_gateway_would_answer_with_a_500_is_malformed(payload: dict[str, Any]) -> None:
     with pytest.raises(MalformedResponse):
@@ -225,3 +235,29 @@ def test_the_functions_own_cors_headers_are_replaced_by_the_apis() -> None:
         ("Vary", "Origin"),
         ("Access-Control-Expose-Headers", "x-ticket"),
     ]
+
+
+# --- Request bodies -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "length"),
+    [
+        ([], 0),
+        (["0"], 0),
+        (["42"], 42),
+        ([" 42 "], 42),
+        (["0042"], 42),
+        (["42", "42"], 42),
+        (["9" * 5000], sys.maxsize),
+    ],
+)
+def test_a_content_length_of_ascii_digits_is_the_bodys_length(values: list[str], length: int) -> None:
+    assert content_length(values) == length
+
+
+@pytest.mark.parametrize(
+    "values", [["²"], ["¹²"], ["-1"], ["+1"], ["1e3"], ["0x10"], ["1.0"], [""], ["1, 1"], ["1", "2"]]
+)
+def test_a_content_length_that_is_not_one_run_of_ascii_digits_gives_no_length(values: list[str]) -> None:
+    assert content_length(values) is None

@@ -7,10 +7,14 @@ from email import message_from_bytes, policy
 from pathlib import Path
 from types import SimpleNamespace
 
+import boto3
+
+from tools.local.aws import EmbeddedAws, SendEmailRequest, record_send_email_requests
 from tools.local.console import Console
 from tools.local.outbox import Outbox, SentEmail, file_name, mask_email, to_eml
 
 TICKET_ID = "5b1e0000-0000-4000-8000-000000000001"
+SENDER = "tickets@example.com"
 HTML = f"""<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Your gig ticket is confirmed</title></head>
@@ -50,9 +54,71 @@ def test_an_html_email_becomes_a_message_with_a_plain_text_alternative() -> None
     assert message.get_body(("html",)).get_content() == HTML  # type: ignore[union-attr]
 
 
-def test_a_file_is_named_after_the_ticket_it_confirms_or_else_the_ses_message() -> None:
-    assert file_name(_sent(), SENT_AT) == f"20261123T180102Z-{TICKET_ID}.eml"
-    assert file_name(_sent(body="<p>No ticket here</p>"), SENT_AT) == "20261123T180102Z-0100018c-abcd.eml"
+def test_a_file_is_named_after_the_ticket_its_tag_names() -> None:
+    assert file_name(_sent(tags={"ticketId": TICKET_ID}), SENT_AT) == f"20261123T180102Z-{TICKET_ID}.eml"
+
+
+def test_a_file_without_a_ticket_tag_is_named_after_the_ses_message_whatever_uuid_the_text_holds() -> None:
+    # The HTML holds TICKET_ID, but nothing says which ticket the email is about
+    assert file_name(_sent(), SENT_AT) == "20261123T180102Z-0100018c-abcd.eml"
+
+
+def test_a_ticket_tag_that_ses_would_refuse_names_no_file() -> None:
+    assert file_name(_sent(tags={"ticketId": "../../etc/passwd"}), SENT_AT) == "20261123T180102Z-0100018c-abcd.eml"
+
+
+def test_an_email_carries_the_text_part_that_was_sent_rather_than_one_derived_from_its_html() -> None:
+    # Given the parts the request carried, the text part worded unlike the HTML
+    text = "Hi Ada,\nYour ticket is confirmed.\n"
+
+    # When
+    message = message_from_bytes(to_eml(_sent(text=text, html=HTML), SENT_AT), policy=policy.default)
+
+    # Then
+    assert message.get_body(("plain",)).get_content() == text  # type: ignore[union-attr]
+    assert message.get_body(("html",)).get_content() == HTML  # type: ignore[union-attr]
+
+
+def test_an_email_sent_in_html_alone_has_no_text_part_made_up_for_it() -> None:
+    # When
+    message = message_from_bytes(to_eml(_sent(html=HTML), SENT_AT), policy=policy.default)
+
+    # Then
+    assert message.get_content_type() == "text/html"
+    assert message.get_content() == HTML
+
+
+def test_an_email_sent_through_the_embedded_ses_is_filed_under_its_ticket_with_the_parts_it_was_sent_with(
+    aws: None, tmp_path: Path
+) -> None:
+    # Given the embedded AWS's SES, and a buyer whose name holds a UUID that comes before the ticket's
+    record_send_email_requests()
+    ses = boto3.client("sesv2", region_name="us-east-1")
+    ses.create_email_identity(EmailIdentity=SENDER)
+    buyer_uuid = "11111111-2222-4333-8444-555555555555"
+    text = f"Hi Ada {buyer_uuid},\n\nTicket ID: {TICKET_ID}\n"
+    html = f"<p>Hi Ada {buyer_uuid},</p><p>Ticket ID: <code>{TICKET_ID}</code></p>"
+
+    # When the confirmation is sent as the worker sends it, and the outbox collects it
+    ses.send_email(
+        FromEmailAddress=SENDER,
+        Destination={"ToAddresses": ["ada@example.com"]},
+        Content={
+            "Simple": {
+                "Subject": {"Data": "Your gig ticket is confirmed"},
+                "Body": {"Text": {"Data": text}, "Html": {"Data": html}},
+            }
+        },
+        EmailTags=[{"Name": "ticketId", "Value": TICKET_ID}],
+    )
+    embedded = EmbeddedAws()
+    (path,) = Outbox(tmp_path, embedded.sent_emails, Console(io.StringIO()), embedded.send_email_request).collect()
+
+    # Then the file is named after the ticket, not the buyer, and holds both parts as they were sent
+    assert path.name.endswith(f"-{TICKET_ID}.eml")
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert message.get_body(("plain",)).get_content() == text  # type: ignore[union-attr]
+    assert message.get_body(("html",)).get_content().rstrip("\n") == html  # type: ignore[union-attr]
 
 
 def test_an_address_is_masked_as_the_functions_log_it() -> None:
@@ -71,7 +137,8 @@ def test_each_email_is_written_once_and_told_on_the_console_with_the_address_mas
         )
     ]
     console = io.StringIO()
-    outbox = Outbox(tmp_path, lambda: sent, Console(console))
+    requests = {"0100018c-abcd": SendEmailRequest(html=HTML, tags={"ticketId": TICKET_ID})}
+    outbox = Outbox(tmp_path, lambda: sent, Console(console), requests.get)
 
     # When the outbox looks twice
     written = outbox.collect() + outbox.collect()

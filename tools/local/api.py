@@ -10,17 +10,17 @@ import json
 import re
 import sys
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from tools.local.console import Console, brief
 from tools.local.runtime import FunctionRuntime
-from tools.local.serving import BackgroundServer
+from tools.local.serving import BackgroundServer, LocalHttpServer
 from tools.provision import ACCOUNT_ID, LocalResources, Unresolved
 from tools.sam_template import HttpRoute, resolve
 
@@ -223,7 +223,7 @@ def http_response(payload: Any) -> HttpResponse:
     if not (isinstance(payload, dict) and "statusCode" in payload):
         # API Gateway's format inference: any other JSON is a 200 whose body is that JSON.
         inferred = payload if isinstance(payload, str) else json.dumps(payload)
-        return HttpResponse(HTTPStatus.OK, [("Content-Type", "application/json")], inferred.encode())
+        return HttpResponse(HTTPStatus.OK, [("Content-Type", "application/json")], _utf8(inferred))
     status = payload["statusCode"]
     if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
         raise MalformedResponse(f"statusCode must be an HTTP status code, not {status!r}")
@@ -236,7 +236,7 @@ def http_response(payload: Any) -> HttpResponse:
         raise MalformedResponse("cookies must be a list")
     if body is not None and not isinstance(body, str):
         raise MalformedResponse(f"body must be a string, not {type(body).__name__}")
-    content = (body or "").encode()
+    content = _utf8(body or "")
     if payload.get("isBase64Encoded") and body:
         try:
             content = base64.b64decode(body, validate=True)
@@ -244,7 +244,29 @@ def http_response(payload: Any) -> HttpResponse:
             raise MalformedResponse("isBase64Encoded is true but body is not base64") from None
     pairs = [(str(name), str(value)) for name, value in headers.items()]
     pairs += [("Set-Cookie", str(cookie)) for cookie in cookies]
+    for name, value in pairs:
+        _check_header(name, value)
     return HttpResponse(status, pairs, content)
+
+
+def _utf8(text: str, what: str = "the body") -> bytes:
+    try:
+        return text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: JSON can carry one ("\ud800"), UTF-8 cannot
+        raise MalformedResponse(f"{what} is not valid Unicode") from None
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110's field name
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # a tab is fine in a field value; CR and LF never are
+
+
+def _check_header(name: str, value: str) -> None:
+    """Refuse what cannot be one header line: a line break in a value would split the response in two."""
+    if not _TOKEN.fullmatch(name):
+        raise MalformedResponse(f"{name!r} is not a header name")
+    if _CONTROL.search(value):
+        raise MalformedResponse(f"header {name} has a line break or a control character")
+    _utf8(value, f"header {name}")
 
 
 # --- CORS ---------------------------------------------------------------------------------------------
@@ -385,7 +407,7 @@ class LocalApi(BackgroundServer):
             return INTERNAL_SERVER_ERROR, f"{outcome}: malformed response: {malformed}"
 
 
-class _ApiServer(ThreadingHTTPServer):
+class _ApiServer(LocalHttpServer):
     def __init__(self, address: tuple[str, int], api: LocalApi) -> None:
         super().__init__(address, _ApiRequestHandler)
         self.api = api
@@ -396,38 +418,102 @@ class _ApiServer(ThreadingHTTPServer):
 
 
 class _ApiRequestHandler(BaseHTTPRequestHandler):
+    """One request per connection (HTTP/1.0), answered in JSON whatever is wrong with it, as API Gateway does.
+
+    http.server refuses some requests itself, before any `do_` method: a malformed request line, a method it
+    has no `do_` method for, too many or too long headers. `send_error` words those refusals as API Gateway
+    words its own (`{"message": "Not Found"}`), with a status line even where http.server would write none.
+    """
+
     server: _ApiServer
+    raw_requestline: bytes  # set by http.server, which typeshed does not say
     server_version = "local-http-api"
     sys_version = ""
 
+    def parse_request(self) -> bool:
+        if not self.raw_requestline.strip():  # http.server would hang up without a word
+            self.command = ""  # as http.server leaves it for a request line it refuses
+            self.send_error(HTTPStatus.BAD_REQUEST, "empty request line")
+            return False
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":  # `GET /path`: API Gateway speaks HTTP/1.x and HTTP/2 only
+            self.send_error(HTTPStatus.BAD_REQUEST, "no HTTP version in the request line")
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        status = HTTPStatus(code)
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = self.protocol_version  # http.server writes no status line for HTTP/0.9
+        self.close_connection = True
+        self._answer(HttpResponse.json(status, {"message": status.phrase}), brief(message or status.phrase))
+
     def handle_any(self) -> None:
-        length = self.headers.get("Content-Length") or "0"
-        if not length.isdigit():
+        length = content_length(self.headers.get_all("Content-Length") or [])
+        if length is None:
             response, outcome = BAD_REQUEST, "invalid Content-Length"
-        elif int(length) > MAX_BODY_BYTES:
+        elif length > MAX_BODY_BYTES:
             response, outcome = TOO_LARGE, f"body over {MAX_BODY_BYTES // 1024 // 1024} MB"
             self.close_connection = True  # rather than read a body nobody will look at
+        elif len(body := self.rfile.read(length)) < length:
+            response, outcome = BAD_REQUEST, f"body of {len(body)} bytes, not the {length} its Content-Length says"
         else:
-            body = self.rfile.read(int(length))
             headers = list(self.headers.items())
             request = HttpRequest(self.command, self.path, headers, body, self.client_address[0], self.request_version)
-            response, outcome = self.server.api.respond(request)
+            try:
+                response, outcome = self.server.api.respond(request)
+            except Exception as error:  # a bug here must not cost the client its answer
+                response = INTERNAL_SERVER_ERROR
+                outcome = f"local API error: {type(error).__name__}: {brief(str(error))}"
+        self._answer(response, outcome)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = handle_any
+
+    def _answer(self, response: HttpResponse, outcome: str) -> None:
         try:
             self._send(response)
         finally:  # a client that went away still made a request worth a line
-            self.server.api.report(f"{self.command} {self.path.partition('?')[0]} -> {response.status} {outcome}")
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = handle_any
+            # No command (unset, or None) when the request line was refused.
+            if command := getattr(self, "command", None):
+                request = f"{command} {brief(self.path.partition('?')[0], limit=80)}"
+            else:
+                request = "(unreadable request)"
+            self.server.api.report(f"{request} -> {response.status} {outcome}")
 
     def _send(self, response: HttpResponse) -> None:
         self.send_response(response.status)
         for name, value in response.headers:
-            self.send_header(name, value)
+            # What is not ASCII goes out as UTF-8 (http.server writes headers in Latin-1, and refuses the rest).
+            self.send_header(name, value.encode().decode("latin-1"))
         self.send_header("apigw-requestid", _request_id())
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if self.command != "HEAD" and response.body:
             self.wfile.write(response.body)
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Silenced, as `log_message`: `_answer` prints one line per request, in the stack's format."""
+
     def log_message(self, format: str, *args: Any) -> None:
-        """Silenced: `handle_any` prints one line per request, in the stack's format."""
+        """Silenced: `_answer` prints one line per request, in the stack's format."""
+
+
+# A length is ASCII digits. str.isdigit() also takes Latin-1's "¹²³", which int() refuses.
+_LENGTH = re.compile(r"[0-9]+")
+# More digits than any length worth reading; int() would refuse thousands of them (and take its time).
+_MAX_LENGTH_DIGITS = 18
+
+
+def content_length(values: Sequence[str]) -> int | None:
+    """The length of the body by its Content-Length headers (0 without one); None when they give no one length.
+
+    Copies that disagree are refused as well, as RFC 9112 (6.3) asks: a request smuggler sends those.
+    """
+    lengths = {value.strip() for value in values}
+    if not lengths:
+        return 0
+    if len(lengths) > 1 or not all(_LENGTH.fullmatch(length) for length in lengths):
+        return None
+    digits = lengths.pop().lstrip("0") or "0"
+    return int(digits) if len(digits) <= _MAX_LENGTH_DIGITS else sys.maxsize

@@ -4,13 +4,17 @@ In-process rather than a separate `moto_server`, so that the outbox can read wha
 moto's backend and nothing outlives the local stack.
 """
 
+import json
 import logging
 import socket
+import threading
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
 from moto.ses.models import ses_backends
+from moto.sesv2.responses import SESV2Response
 
 from tools.provision import ACCOUNT_ID
 
@@ -54,6 +58,7 @@ class EmbeddedAws:
     def start(self) -> None:
         # moto's server binds in its own thread and never reports a failure to bind: check first.
         _check_port_free(self.host, self._requested_port)
+        record_send_email_requests()
         # werkzeug logs every request; the local stack prints what matters in its own words.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self._requested_port, verbose=False)
@@ -82,9 +87,18 @@ class EmbeddedAws:
         return self.session().client(service)
 
     def sent_emails(self) -> list[Any]:
-        """What SES has sent so far, as moto records it (in this process: no API lists sent emails)."""
+        """What SES has sent so far, as moto records it (in this process: no API lists sent emails).
+
+        `send_email_request` has what moto leaves out of an SES v2 email.
+        """
         sent: list[Any] = ses_backends[self.account_id][self.region].sent_messages
         return sent
+
+    @staticmethod
+    def send_email_request(message_id: str) -> "SendEmailRequest | None":
+        """What the SES v2 SendEmail request that SES answered with `message_id` carried; None if not one."""
+        with _requests_lock:
+            return _send_email_requests.get(message_id)
 
     def client_environment(self) -> dict[str, str]:
         """What a process needs in its environment for any AWS SDK to use the embedded AWS."""
@@ -95,6 +109,61 @@ class EmbeddedAws:
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
         }
+
+
+# --- What moto's SES v2 leaves out ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SendEmailRequest:
+    """What an SES v2 SendEmail request carried that moto does not keep.
+
+    moto (5.2.5) keeps one body of Simple content, the HTML part (the text part only when there is no HTML),
+    and drops EmailTags.
+    """
+
+    text: str | None = None
+    html: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> "SendEmailRequest":
+        body = params.get("Content", {}).get("Simple", {}).get("Body", {})
+        return cls(
+            text=body.get("Text", {}).get("Data"),
+            html=body.get("Html", {}).get("Data"),
+            tags={tag["Name"]: tag["Value"] for tag in params.get("EmailTags") or []},
+        )
+
+
+_send_email_requests: dict[str, SendEmailRequest] = {}  # by the MessageId moto answered with
+_requests_lock = threading.Lock()
+_recording = False
+
+
+def record_send_email_requests() -> None:
+    """From now on, keep what each SES v2 SendEmail request carried (in this process; once is enough).
+
+    The one place that reaches into moto: its SendEmail handler, wrapped. A request moto refuses (an
+    unverified sender) raises before anything is kept, as SES sends nothing then.
+    """
+    global _recording
+    with _requests_lock:
+        if _recording:
+            return
+        send_email = SESV2Response.send_email
+
+        def recording_send_email(response: SESV2Response) -> str:
+            request = SendEmailRequest.from_params(json.loads(response.body))
+            # Locked from before moto lists the email as sent until its request is kept, so that whoever
+            # finds the email in the list (the outbox, polling) and asks for its request gets it.
+            with _requests_lock:
+                answer = send_email(response)
+                _send_email_requests[json.loads(answer)["MessageId"]] = request
+            return answer
+
+        SESV2Response.send_email = recording_send_email  # type: ignore[method-assign,assignment]
+        _recording = True
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -9,13 +9,13 @@ import json
 import sys
 from collections.abc import Mapping
 from http import HTTPStatus
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from tools.local.console import Console
-from tools.local.serving import BackgroundServer
+from tools.local.serving import BackgroundServer, LocalHttpServer
 from tools.provision import LocalResources
 from tools.sam_template import ROOT, SamTemplate
 
@@ -84,7 +84,7 @@ class FrontendServer(BackgroundServer):
         super().__init__(server, name="frontend")
 
 
-class _FrontendHttpServer(ThreadingHTTPServer):
+class _FrontendHttpServer(LocalHttpServer):
     def __init__(
         self,
         address: tuple[str, int],

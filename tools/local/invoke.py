@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     aws = EmbeddedAws()
     aws.start()
     runtime = None
-    outbox = Outbox(Path(os.environ.get("OUTBOX_DIR", StackOptions().outbox_dir)), aws.sent_emails, stderr)
+    outbox_dir = Path(os.environ.get("OUTBOX_DIR", StackOptions().outbox_dir))
+    outbox = Outbox(outbox_dir, aws.sent_emails, stderr, aws.send_email_request)
     try:
         resources = provision(template, aws.session())
         function = template.functions[args.function]

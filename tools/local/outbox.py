@@ -8,7 +8,7 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -17,29 +17,38 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+from tools.local.aws import SendEmailRequest
 from tools.local.console import Console, display_path
 
 POLL_SECONDS = 0.2
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+# The tag the worker puts on each confirmation (functions/worker/worker/confirmation.py).
+TICKET_TAG = "ticketId"
+# What SES accepts as a tag value; anything else cannot name a file either.
+_TAG_VALUE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _HTML = re.compile(r"<(!doctype|html|body|p|div|br|table)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class SentEmail:
-    """An email as SES recorded it. Of Simple content, moto keeps the HTML part only (the text part if none)."""
+    """An email as SES recorded it, with what its SendEmail request carried when that is known."""
 
     message_id: str
     source: str
     to: list[str]
     cc: list[str] = field(default_factory=list)
     subject: str = ""
-    body: str = ""
+    body: str = ""  # moto's one body of Simple content: the HTML part, or the text part if there is no HTML
     raw: str | None = None  # sent as Raw content: the whole MIME message
+    # From the request (SendEmailRequest); unknown for an email sent otherwise (SES v1).
+    text: str | None = None
+    html: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_moto(cls, message: Any) -> "SentEmail":
+    def from_moto(cls, message: Any, request: SendEmailRequest | None = None) -> "SentEmail":
+        request = request or SendEmailRequest()
         if hasattr(message, "raw_data"):
-            return cls(message.id, message.source, list(message.destinations), raw=message.raw_data)
+            return cls(message.id, message.source, list(message.destinations), raw=message.raw_data, tags=request.tags)
         destinations = message.destinations or {}
         return cls(
             message_id=message.id,
@@ -48,13 +57,19 @@ class SentEmail:
             cc=list(destinations.get("CcAddresses", [])),
             subject=message.subject,
             body=message.body,
+            text=request.text,
+            html=request.html,
+            tags=request.tags,
         )
 
     @property
     def ticket_id(self) -> str | None:
-        """The ticket this email is about: the first UUID in it."""
-        found = _UUID.search(self.raw if self.raw is not None else self.body)
-        return found.group(0).lower() if found else None
+        """The ticket this email is about, as its `ticketId` tag says: never guessed from the text.
+
+        (A UUID in the text may be the buyer's: a name can hold one.)
+        """
+        tag = self.tags.get(TICKET_TAG)
+        return tag if tag and _TAG_VALUE.fullmatch(tag) else None
 
 
 def to_eml(sent: SentEmail, sent_at: datetime) -> bytes:
@@ -68,12 +83,17 @@ def to_eml(sent: SentEmail, sent_at: datetime) -> bytes:
     message["Subject"] = sent.subject
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = f"<{sent.message_id}@email.amazonses.com>"  # SES's form of it
-    if _HTML.search(sent.body):
-        # The text part the worker sent is lost in moto; one derived from the HTML stands in for it.
-        message.set_content(html_to_text(sent.body))
-        message.add_alternative(sent.body, subtype="html")
-    else:
-        message.set_content(sent.body)
+    text, html = sent.text, sent.html
+    if text is None and html is None:  # the request is unknown: moto's one body is all there is
+        html, text = (sent.body, html_to_text(sent.body)) if _HTML.search(sent.body) else (None, sent.body)
+        # (A text part derived from the HTML stands in for the one moto did not keep.)
+    if text is not None:
+        message.set_content(text)
+    if html is not None:
+        if text is not None:
+            message.add_alternative(html, subtype="html")
+        else:
+            message.set_content(html, subtype="html")
     return message.as_bytes()
 
 
@@ -127,9 +147,17 @@ class _TextExtractor(HTMLParser):
 class Outbox:
     """Writes each email SES sends into `directory`, within a fraction of a second, from a thread of its own."""
 
-    def __init__(self, directory: Path, sent_emails: Callable[[], Sequence[Any]], console: Console) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        sent_emails: Callable[[], Sequence[Any]],
+        console: Console,
+        requests: Callable[[str], SendEmailRequest | None] | None = None,
+    ) -> None:
+        """`sent_emails`: moto's list of sent emails; `requests`: what the request behind each carried, by id."""
         self.directory = directory
         self._sent_emails = sent_emails
+        self._requests = requests or (lambda _message_id: None)
         self._console = console
         self._written = 0
         self._lock = threading.Lock()
@@ -151,7 +179,7 @@ class Outbox:
         with self._lock:
             new = list(self._sent_emails()[self._written :])
             self._written += len(new)
-            return [self._write(SentEmail.from_moto(message)) for message in new]
+            return [self._write(SentEmail.from_moto(message, self._requests(message.id))) for message in new]
 
     def _watch(self) -> None:
         while not self._stopping.wait(POLL_SECONDS):

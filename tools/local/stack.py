@@ -104,7 +104,7 @@ class LocalStack:
         self._shorten_visibility_timeouts()
         self._start_runtimes()
 
-        self._outbox = Outbox(options.outbox_dir, aws.sent_emails, self.console)
+        self._outbox = Outbox(options.outbox_dir, aws.sent_emails, self.console, aws.send_email_request)
         self._outbox.start()
 
         cors_configuration = template.http_api_cors()
