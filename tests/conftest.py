@@ -97,10 +97,14 @@ def _forget_cold_start_state() -> None:
     # Handlers build their settings and clients once per cold start; each test is a new cold start.
     from gigs import app as gigs_app
     from purchase import app as purchase_app
+    from purchase import reconciler
+    from tickets import app as tickets_app
     from worker import app as worker_app
 
     gigs_app._catalogue.cache_clear()
-    purchase_app._adapters.cache_clear()
+    purchase_app._shop.cache_clear()
+    reconciler._adapters.cache_clear()
+    tickets_app._ledger.cache_clear()
     worker_app._confirmations.cache_clear()
 
 
@@ -133,3 +137,35 @@ def sent_emails() -> list[Any]:
     from moto.ses.models import ses_backends
 
     return list(ses_backends[ACCOUNT_ID][REGION].sent_messages)
+
+
+def reserve(*bodies: str) -> None:
+    """Record the tickets these queue messages confirm, as the purchase does: seat taken, RESERVED.
+
+    The worker emails only tickets the ledger holds; a message for any other ticket sends nothing.
+    """
+    from purchase.adapters import GigCatalogue, TicketLedger
+    from purchase.models import Ticket, TicketMessage
+    from purchase.settings import LedgerSettings
+
+    settings = LedgerSettings.from_env()
+    catalogue, ledger = GigCatalogue(settings.gigs_table_name), TicketLedger(settings)
+    for body in bodies:
+        message = TicketMessage.model_validate_json(body)
+        gig = catalogue.find(message.gig.id)
+        assert gig is not None, message.gig.id
+        ticket = Ticket(
+            ticket_id=message.ticket_id,
+            gig_id=gig.details.id,
+            buyer=message.buyer,
+            price=gig.price,
+            created_at=message.purchased_at,
+        )
+        ledger.reserve(ticket, gig, None)
+
+
+def ticket_item(ticket_id: str) -> dict[str, Any]:
+    """The ticket's item in the ledger, as plain values ({} if there is none)."""
+    table = boto3.resource("dynamodb", region_name=REGION).Table(os.environ["TICKETS_TABLE_NAME"])
+    item: dict[str, Any] = table.get_item(Key={"id": ticket_id}, ConsistentRead=True).get("Item", {})
+    return item

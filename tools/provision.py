@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 
-from tools.catalogue import load_gigs, seed
+from tools.catalogue import load_gigs, record_sample_tickets, seed
 from tools.sam_template import Function, SamTemplate, resolve
 
 ACCOUNT_ID = "123456789012"  # moto's account
@@ -63,14 +63,24 @@ class LocalResources:
 
 
 def provision(
-    template: SamTemplate, session: boto3.Session, parameter_overrides: dict[str, str] | None = None
+    template: SamTemplate,
+    session: boto3.Session,
+    parameter_overrides: dict[str, str] | None = None,
+    sample_tickets: bool = False,
 ) -> LocalResources:
-    """Create the template's queues and tables, verify the sender identity and seed the catalogue."""
+    """Create the template's queues and tables, verify the sender identity and seed the catalogue.
+
+    `sample_tickets` also records the tickets the sample worker events confirm (see tools/catalogue.py).
+    """
     resources = LocalResources(template, session, template.parameters(parameter_overrides))
     _create_queues(resources)
     _create_tables(resources)
     session.client("sesv2").create_email_identity(EmailIdentity=resources.parameters["SenderEmail"])
-    seed(session.resource("dynamodb").Table(resources.ref("GigsTable")), load_gigs())
+    dynamodb = session.resource("dynamodb")
+    gigs = dynamodb.Table(resources.ref("GigsTable"))
+    seed(gigs, load_gigs())
+    if sample_tickets:
+        record_sample_tickets(dynamodb.Table(resources.ref("TicketsTable")), gigs)
     return resources
 
 
@@ -108,11 +118,17 @@ def _attribute(value: Any) -> str:
 def _create_tables(resources: LocalResources) -> None:
     dynamodb = resources.session.client("dynamodb")
     for name, properties in resources.template.of_type("AWS::DynamoDB::Table").items():
+        indexes = (
+            {"GlobalSecondaryIndexes": properties["GlobalSecondaryIndexes"]}
+            if "GlobalSecondaryIndexes" in properties
+            else {}
+        )
         table = dynamodb.create_table(
             TableName=name,
             KeySchema=properties["KeySchema"],
             AttributeDefinitions=properties["AttributeDefinitions"],
             BillingMode=properties.get("BillingMode", "PROVISIONED"),
+            **indexes,
         )["TableDescription"]
         if ttl := properties.get("TimeToLiveSpecification"):
             dynamodb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)

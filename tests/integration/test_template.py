@@ -14,8 +14,10 @@ from pydantic import BaseModel
 from samtranslator.translator.transform import transform
 
 from gigs.settings import Settings as GigsSettings
+from purchase.settings import LedgerSettings
 from purchase.settings import Settings as PurchaseSettings
 from tests.conftest import TEMPLATE
+from tickets.settings import Settings as TicketsSettings
 from tools.sam_template import ROOT, load
 from worker.settings import Settings as WorkerSettings
 
@@ -100,15 +102,84 @@ def test_the_worker_mapping_reports_partial_failures_in_small_capped_batches() -
     assert 2 <= mapping["ScalingConfig"]["MaximumConcurrency"] <= 10
 
 
-def test_the_purchase_function_may_send_to_its_queue_and_read_gigs_and_nothing_else() -> None:
-    statements = inline_statements("PurchaseFunctionRole")
+def grants(role: str) -> set[tuple[str, str]]:
+    """Every (action, resource) pair the role's inline policies allow."""
+    return {
+        (action, str(resource))
+        for statement in inline_statements(role)
+        if statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
 
-    assert sorted((tuple(as_list(s["Action"])), str(s["Resource"])) for s in statements) == sorted(
-        [
-            (("sqs:SendMessage*",), str(_queue_arn("PurchaseQueue"))),
-            (("dynamodb:GetItem",), str({"Fn::GetAtt": ["GigsTable", "Arn"]})),
-        ]
-    )
+
+def table(name: str) -> str:
+    return str({"Fn::GetAtt": [name, "Arn"]})
+
+
+def test_the_purchase_may_sell_seats_and_record_tickets_and_nothing_broader() -> None:
+    assert grants("PurchaseFunctionRole") == {
+        ("sqs:SendMessage*", str(_queue_arn("PurchaseQueue"))),
+        ("dynamodb:GetItem", table("GigsTable")),
+        ("dynamodb:UpdateItem", table("GigsTable")),
+        ("dynamodb:PutItem", table("TicketsTable")),
+        ("dynamodb:UpdateItem", table("TicketsTable")),
+        *{
+            (f"dynamodb:{action}", table("IdempotencyTable"))
+            for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+        },
+    }
+
+
+def test_the_reconciler_reads_the_unsettled_index_and_requeues_and_nothing_broader() -> None:
+    assert grants("ReconcilerFunctionRole") == {
+        ("sqs:SendMessage*", str(_queue_arn("PurchaseQueue"))),
+        ("dynamodb:Scan", str({"Fn::Sub": "${TicketsTable.Arn}/index/UnsettledTickets"})),
+        ("dynamodb:GetItem", table("TicketsTable")),
+        ("dynamodb:UpdateItem", table("TicketsTable")),
+        ("dynamodb:GetItem", table("GigsTable")),
+    }
+
+
+def test_the_tickets_function_reads_one_ticket_s_public_attributes_only() -> None:
+    (statement,) = inline_statements("TicketsFunctionRole")
+
+    assert (statement["Action"], statement["Resource"]) == ("dynamodb:GetItem", {"Fn::GetAtt": ["TicketsTable", "Arn"]})
+    attributes = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+    assert set(attributes) == {"id", "gigId", "status", "createdAt", "maskedEmail"}
+    assert statement["Condition"]["StringEqualsIfExists"]["dynamodb:Select"] == "SPECIFIC_ATTRIBUTES"
+
+
+def test_the_ticket_lookup_asks_for_exactly_the_attributes_its_policy_allows() -> None:
+    from tickets.adapters import ATTRIBUTES
+
+    (statement,) = inline_statements("TicketsFunctionRole")
+    assert set(ATTRIBUTES) == set(statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"])
+
+
+def test_the_worker_may_only_update_tickets_in_the_ledger() -> None:
+    ledger = {action for action, resource in grants("WorkerFunctionRole") if resource == table("TicketsTable")}
+
+    assert ledger == {"dynamodb:UpdateItem"}
+
+
+def test_the_ledger_is_kept_recoverable_encrypted_and_forgets_buyers_after_the_show() -> None:
+    tickets = cloudformation()["Resources"]["TicketsTable"]
+    properties = tickets["Properties"]
+
+    assert (tickets["DeletionPolicy"], tickets["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert cloudformation()["Parameters"]["TicketRetentionDays"]["Default"] == 90
+
+
+def test_the_reconciler_runs_on_a_schedule_every_few_minutes() -> None:
+    (schedule,) = of_type("AWS::Scheduler::Schedule").values()
+
+    assert schedule["ScheduleExpression"] == "rate(5 minutes)"
+    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["ReconcilerFunction", "Arn"]}
 
 
 def test_the_gigs_function_only_reads_the_gigs_table() -> None:
@@ -148,7 +219,13 @@ def _queue_arn(queue: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     ("function", "settings"),
-    [("GigsFunction", GigsSettings), ("PurchaseFunction", PurchaseSettings), ("WorkerFunction", WorkerSettings)],
+    [
+        ("GigsFunction", GigsSettings),
+        ("PurchaseFunction", PurchaseSettings),
+        ("ReconcilerFunction", LedgerSettings),
+        ("TicketsFunction", TicketsSettings),
+        ("WorkerFunction", WorkerSettings),
+    ],
 )
 def test_each_function_gets_exactly_the_variables_its_settings_read(function: str, settings: type[BaseModel]) -> None:
     variables = resource(function)["Environment"]["Variables"]
@@ -161,6 +238,8 @@ def test_variables_point_at_the_resources_they_name() -> None:
     assert resource("PurchaseFunction")["Environment"]["Variables"]["QUEUE_URL"] == {"Ref": "PurchaseQueue"}
     assert resource("PurchaseFunction")["Environment"]["Variables"]["GIGS_TABLE_NAME"] == {"Ref": "GigsTable"}
     assert resource("GigsFunction")["Environment"]["Variables"]["GIGS_TABLE_NAME"] == {"Ref": "GigsTable"}
+    for function in ("PurchaseFunction", "ReconcilerFunction", "TicketsFunction", "WorkerFunction"):
+        assert resource(function)["Environment"]["Variables"]["TICKETS_TABLE_NAME"] == {"Ref": "TicketsTable"}
     worker = resource("WorkerFunction")["Environment"]["Variables"]
     assert worker["SENDER_EMAIL"] == {"Ref": "SenderEmail"}
     assert worker["IDEMPOTENCY_TABLE_NAME"] == {"Ref": "IdempotencyTable"}
@@ -183,6 +262,7 @@ def test_the_api_routes_are_the_shop_s() -> None:
         ("/gigs", "get"),
         ("/gigs/{id}", "get"),
         ("/purchase", "post"),
+        ("/tickets/{ticketId}", "get"),
     }
 
 
@@ -192,7 +272,7 @@ def test_cors_is_configured_on_the_api_for_the_frontend() -> None:
     assert "https://${FrontendDistribution.DomainName}" in str(cors["AllowOrigins"])
     assert "{'Ref': 'AllowedOrigins'}" in str(cors["AllowOrigins"])
     assert set(cors["AllowMethods"]) == {"GET", "POST", "OPTIONS"}
-    assert cors["AllowHeaders"] == ["content-type"]
+    assert cors["AllowHeaders"] == ["content-type", "idempotency-key"]
 
 
 def test_the_api_is_throttled_and_logs_access_to_a_log_group_with_retention() -> None:
@@ -234,6 +314,7 @@ def test_outputs_give_what_a_deployer_needs() -> None:
         "PurchaseQueueUrl",
         "PurchaseDeadLetterQueueUrl",
         "GigsTableName",
+        "TicketsTableName",
         "FrontendBucketName",
         "FrontendDistributionId",
     } <= set(cloudformation()["Outputs"])

@@ -13,11 +13,11 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.stub import Stubber
 
-from tests.conftest import REGION, load_event, receive_all, sent_emails
+from tests.conftest import REGION, load_event, receive_all, reserve, sent_emails, ticket_item
 from tools.provision import LocalResources
 from worker import app
 from worker.adapters import SesMailer
-from worker.confirmation import Email
+from worker.email_content import Email
 
 
 def batch(*bodies: str) -> dict[str, Any]:
@@ -31,8 +31,15 @@ def bodies() -> list[str]:
     return [record["body"] for record in load_event("worker-batch.json")["Records"]]
 
 
+@pytest.fixture
+def sold(resources: LocalResources) -> list[str]:
+    """The sample batch's tickets, sold and waiting for their email."""
+    reserve(*bodies())
+    return bodies()
+
+
 def test_each_record_of_a_batch_is_emailed_once_to_its_buyer(
-    resources: LocalResources, lambda_context: LambdaContext
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext
 ) -> None:
     response = app.lambda_handler(batch(*bodies()), lambda_context)
 
@@ -55,7 +62,7 @@ def test_each_record_of_a_batch_is_emailed_once_to_its_buyer(
 
 
 def test_a_poison_record_is_reported_and_the_others_are_emailed(
-    resources: LocalResources, lambda_context: LambdaContext
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext
 ) -> None:
     good = bodies()
 
@@ -76,7 +83,7 @@ def test_a_batch_where_every_record_fails_fails_the_invocation(
 
 
 def test_a_message_delivered_twice_sends_one_email(
-    resources: LocalResources, lambda_context: LambdaContext, logs: StringIO
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext, logs: StringIO
 ) -> None:
     first = bodies()[0]
 
@@ -89,7 +96,7 @@ def test_a_message_delivered_twice_sends_one_email(
 
 
 def test_an_email_ses_refuses_is_parked_in_the_dlq_with_the_reason_and_not_retried(
-    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SENDER_EMAIL", "unverified@example.com")  # moto, like SES, rejects an unverified sender
     body = bodies()[0]
@@ -104,7 +111,7 @@ def test_an_email_ses_refuses_is_parked_in_the_dlq_with_the_reason_and_not_retri
 
 
 def test_a_throttled_email_is_reported_failed_so_sqs_retries_it(
-    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ses = boto3.client("sesv2", region_name=REGION)
     stubber = Stubber(ses)
@@ -122,7 +129,7 @@ def test_a_throttled_email_is_reported_failed_so_sqs_retries_it(
 
 
 def test_a_retry_after_throttling_sends_the_email(
-    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The failed attempt must not leave an "in progress" idempotency record that blocks the retry.
     real = boto3.client("sesv2", region_name=REGION)
@@ -144,7 +151,7 @@ def test_a_retry_after_throttling_sends_the_email(
 
 
 def test_logs_name_the_ticket_and_never_the_buyer_s_address(
-    resources: LocalResources, lambda_context: LambdaContext, logs: StringIO
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext, logs: StringIO
 ) -> None:
     app.lambda_handler(batch(bodies()[0], "not json"), lambda_context)
 
@@ -175,8 +182,105 @@ def test_a_full_batch_is_sent_concurrently(
     monkeypatch.setattr(app, "SesMailer", WaitForAll)
     template = json.loads(bodies()[0])
     tickets = [json.dumps({**template, "ticketId": str(uuid.uuid4())}) for _ in range(10)]
+    reserve(*tickets)
 
     response = app.lambda_handler(batch(*tickets), lambda_context)
 
     assert response == {"batchItemFailures": []}
     assert not in_flight.broken
+    assert in_flight.n_waiting == 0
+    assert {ticket_item(json.loads(ticket)["ticketId"])["status"] for ticket in tickets} == {"CONFIRMED"}
+
+
+# --- The ledger: only tickets it holds are emailed, and each outcome is recorded on the ticket -------------
+
+
+def test_a_sent_confirmation_is_recorded_on_the_ticket_with_ses_s_message_id(
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext
+) -> None:
+    app.lambda_handler(batch(sold[0]), lambda_context)
+
+    (email,) = sent_emails()
+    ticket = ticket_item(json.loads(sold[0])["ticketId"])
+    assert (ticket["status"], ticket["emailMessageId"]) == ("CONFIRMED", email.id)
+    assert "reconcileAfter" not in ticket  # out of the reconciler's index
+
+
+def test_an_email_ses_refuses_leaves_the_ticket_parked_with_the_reason(
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENDER_EMAIL", "unverified@example.com")
+
+    app.lambda_handler(batch(sold[0]), lambda_context)
+
+    ticket = ticket_item(json.loads(sold[0])["ticketId"])
+    assert (ticket["status"], ticket["parkedReason"]) == ("PARKED", "MessageRejected")
+    assert "reconcileAfter" not in ticket
+
+
+def test_a_parked_ticket_redriven_after_the_fix_is_emailed_and_confirmed(
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENDER_EMAIL", "unverified@example.com")
+    app.lambda_handler(batch(sold[0]), lambda_context)
+    (parked,) = receive_all(resources.refs["PurchaseDeadLetterQueue"])
+    monkeypatch.setenv("SENDER_EMAIL", "tickets@example.com")  # the sender is verified now
+    app._confirmations.cache_clear()
+
+    response = app.lambda_handler(batch(parked["Body"]), lambda_context)  # the DLQ redriven
+
+    assert response == {"batchItemFailures": []}
+    assert len(sent_emails()) == 1
+    assert ticket_item(json.loads(sold[0])["ticketId"])["status"] == "CONFIRMED"
+
+
+def test_a_message_for_a_released_ticket_sends_nothing(
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext, logs: StringIO
+) -> None:
+    ticket_id = json.loads(sold[0])["ticketId"]
+    boto3.resource("dynamodb", region_name=REGION).Table(resources.refs["TicketsTable"]).update_item(
+        Key={"id": ticket_id},
+        UpdateExpression="SET #s = :r",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":r": "RELEASED"},
+    )
+
+    response = app.lambda_handler(batch(sold[0]), lambda_context)
+
+    assert response == {"batchItemFailures": []}
+    assert sent_emails() == []
+    assert ticket_item(ticket_id)["status"] == "RELEASED"
+    assert "No email: the ledger holds no sold ticket with this id" in logs.getvalue()
+
+
+def test_a_message_for_a_ticket_the_ledger_never_held_sends_nothing(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    response = app.lambda_handler(batch(bodies()[0]), lambda_context)  # never reserved
+
+    assert response == {"batchItemFailures": []}
+    assert sent_emails() == []
+    assert ticket_item(json.loads(bodies()[0])["ticketId"]) == {}
+
+
+def test_a_ticket_claimed_by_the_worker_can_no_longer_be_released(
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext
+) -> None:
+    from purchase.adapters import TicketLedger
+    from purchase.models import Ticket
+    from purchase.settings import LedgerSettings
+
+    message = json.loads(sold[0])
+    app.lambda_handler(batch(sold[0]), lambda_context)
+    ticket = Ticket(
+        ticket_id=message["ticketId"],
+        gig_id=message["gig"]["id"],
+        buyer=message["buyer"],
+        price="1",
+        created_at=message["purchasedAt"],
+    )
+
+    released = TicketLedger(LedgerSettings.from_env()).release(ticket, None)
+
+    assert released is False
+    assert ticket_item(message["ticketId"])["status"] == "CONFIRMED"

@@ -14,9 +14,16 @@ def test_there_are_at_least_twelve_gigs_with_unique_ids() -> None:
     assert len(set(ids)) == len(ids)
 
 
-def test_every_gig_has_exactly_the_fields_the_api_serves() -> None:
+def test_every_gig_has_exactly_the_fields_the_api_serves_and_all_its_seats_left_before_a_sale() -> None:
     for gig in GIGS:
-        assert Gig.model_validate(gig).model_dump(mode="json", by_alias=True) == gig
+        assert Gig.model_validate(gig).model_dump(mode="json", by_alias=True) == {**gig, "ticketsLeft": gig["capacity"]}
+
+
+def test_capacities_are_the_venues_real_ones() -> None:
+    capacity = {gig["id"]: gig["capacity"] for gig in GIGS}
+
+    assert capacity["beatles-rooftop-london-1969"] == 60
+    assert capacity["queen-wembley-1986"] == 72_000
 
 
 def test_capacity_is_a_number_and_price_a_two_decimal_string() -> None:

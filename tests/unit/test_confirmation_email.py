@@ -2,7 +2,7 @@
 
 from uuid import UUID
 
-from worker.confirmation import SUBJECT, render
+from worker.email_content import SUBJECT, render
 from worker.models import TicketMessage
 
 TICKET_ID = "5b1e0000-0000-4000-8000-000000000001"

@@ -7,8 +7,9 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from worker.adapters import EmailRejected, SesMailer
-from worker.confirmation import Email
+from worker.adapters import SesMailer
+from worker.delivery import EmailRejected
+from worker.email_content import Email
 
 EMAIL = Email(subject="s", text="t", html="<p>h</p>", tags={"ticketId": "t-1"})
 

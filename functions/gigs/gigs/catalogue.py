@@ -5,7 +5,9 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
+from gigs.listing import CatalogueUnavailable
 from gigs.models import Gig
 
 CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
@@ -19,13 +21,18 @@ class GigCatalogue:
         self._client = client or boto3.client("dynamodb", config=CLIENT_CONFIG)
 
     def all_gigs(self) -> list[Gig]:
-        """Every gig, soonest first. A scan is right for a catalogue of a few hundred gigs at most."""
-        pages = self._client.get_paginator("scan").paginate(TableName=self._table_name)
-        gigs = [_gig(item) for page in pages for item in page["Items"]]
-        return sorted(gigs, key=lambda gig: (gig.date, gig.id))
+        """A scan is right for a catalogue of a few hundred gigs at most."""
+        try:
+            pages = self._client.get_paginator("scan").paginate(TableName=self._table_name)
+            return [_gig(item) for page in pages for item in page["Items"]]
+        except (BotoCoreError, ClientError) as error:
+            raise CatalogueUnavailable from error
 
     def find(self, gig_id: str) -> Gig | None:
-        item = self._client.get_item(TableName=self._table_name, Key={"id": {"S": gig_id}}).get("Item")
+        try:
+            item = self._client.get_item(TableName=self._table_name, Key={"id": {"S": gig_id}}).get("Item")
+        except (BotoCoreError, ClientError) as error:
+            raise CatalogueUnavailable from error
         return None if item is None else _gig(item)
 
 

@@ -1,11 +1,15 @@
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from pydantic.alias_generators import to_camel
 
 
 class Gig(BaseModel):
-    """A gig as the catalogue stores it and the API returns it (camelCase, as the frontends read it)."""
+    """A gig as the catalogue stores it and the API returns it.
+
+    The API's shape is a contract: camelCase field names and types as fourTheorem's TimelessMusic workshop
+    frontend reads them (its `Gig` type), plus `ticketsLeft`. The seat counter `sold` stays inside.
+    """
 
     model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, frozen=True)
 
@@ -23,3 +27,10 @@ class Gig(BaseModel):
     description: str
     image: str
     price: str
+    sold: int = Field(default=0, exclude=True)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def tickets_left(self) -> int:
+        """Seats not yet sold: a moment stale at worst (the purchase is the authority)."""
+        return max(self.capacity - self.sold, 0)

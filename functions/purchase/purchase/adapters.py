@@ -1,20 +1,35 @@
-"""The AWS side of placing an order: the gigs table and the purchase queue."""
+"""The AWS side of selling a ticket: the gigs table, the ticket ledger with its seats, and the purchase queue."""
 
-from typing import Any
+import hashlib
+import random
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+from uuid import UUID
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from purchase.models import GigDetails, TicketMessage
-from purchase.orders import ServiceUnavailable
+from purchase.models import Buyer, GigDetails, GigOnSale, Ticket, TicketMessage
+from purchase.orders import GigNotFound, KeyClaim, KeyReused, LedgerEntry, ServiceUnavailable, SoldOut
+from purchase.settings import LedgerSettings
 
 # The buyer is waiting on the other end: fail in seconds, not after botocore's default minute.
 CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
 
-_GIG_DETAILS = ["id", "bandName", "venue", "city", "#date", "collectionPoint", "collectionTime"]
+# Ticket statuses, as the ledger stores them.
+RESERVED = "RESERVED"
+RELEASED = "RELEASED"
+
+_GIG_FIELDS = ["id", "bandName", "venue", "city", "#date", "collectionPoint", "collectionTime", "price", "#capacity"]
 _deserialize = TypeDeserializer().deserialize
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {key: _deserialize(value) for key, value in item.items()}
 
 
 class GigCatalogue:
@@ -22,20 +37,257 @@ class GigCatalogue:
         self._table_name = table_name
         self._client = client or boto3.client("dynamodb", config=CLIENT_CONFIG)
 
-    def find(self, gig_id: str) -> GigDetails | None:
+    def find(self, gig_id: str) -> GigOnSale | None:
         try:
             response = self._client.get_item(
                 TableName=self._table_name,
                 Key={"id": {"S": gig_id}},
-                ProjectionExpression=", ".join(_GIG_DETAILS),
-                ExpressionAttributeNames={"#date": "date"},  # a reserved word
+                ProjectionExpression=", ".join([*_GIG_FIELDS, "sold"]),
+                ExpressionAttributeNames={"#date": "date", "#capacity": "capacity"},  # reserved words
             )
         except (BotoCoreError, ClientError) as error:
             raise ServiceUnavailable("gig catalogue unavailable") from error
         item = response.get("Item")
         if item is None:
             return None
-        return GigDetails.model_validate({key: _deserialize(value) for key, value in item.items()})
+        gig = _plain(item)
+        return GigOnSale(
+            details=GigDetails.model_validate(gig),
+            price=gig["price"],
+            capacity=int(gig["capacity"]),
+            sold=int(gig.get("sold", 0)),
+        )
+
+
+class TicketLedger:
+    """TicketsTable, one item per ticket, and the seat counts in GigsTable.
+
+    A gig's seats are one counter on its catalogue item (`sold`, never above `capacity`). Taking a seat and
+    recording the ticket is one DynamoDB transaction, so under any concurrency a gig sells exactly its
+    capacity. That counter is one item: DynamoDB takes about 1,000 writes a second on it, 500 inside
+    transactions. Spreading a gig's seats over several counters changes `_take_seat` and `_give_back_seat`
+    here, and nothing else in the purchase.
+
+    An Idempotency-Key is an item of its own (`idempotency-key#<sha256>`), written in the same transaction:
+    a retry of an order whose first attempt died after taking the seat finds it, and gets that ticket back
+    instead of a second seat.
+    """
+
+    KEY_PREFIX = "idempotency-key#"
+    # Tickets normally settle within seconds; the reconciler waits this long before queueing one again.
+    # After that it backs off (doubling, up to MAX_BACKOFF) so a ticket SES keeps refusing costs little.
+    MAX_BACKOFF = timedelta(hours=6)
+    KEY_LIFETIME = timedelta(hours=24)
+    # Transactions on one gig's counter collide under load (TransactionConflict): try again, briefly.
+    CONFLICT_ATTEMPTS = 4
+
+    def __init__(self, settings: LedgerSettings, client: Any = None) -> None:
+        self._tickets = settings.tickets_table_name
+        self._gigs = settings.gigs_table_name
+        self._grace = settings.grace
+        self._retention = settings.retention_after_show
+        self._client = client or boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+    # --- The purchase ------------------------------------------------------------------------------------
+
+    def reserve(self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None) -> Ticket:
+        items = [self._take_seat(gig.details.id), self._record(ticket, gig)]
+        if claim:
+            items.append(self._claim_key(claim, ticket))
+        reasons = self._transact(items)
+        if reasons is None:
+            return ticket
+        seat, _, *key = reasons
+        if key and key[0].get("Code") == "ConditionalCheckFailed":
+            return self._earlier_ticket(key[0]["Item"], claim, ticket)
+        if seat.get("Code") == "ConditionalCheckFailed":
+            raise SoldOut(gig.details.id) if "Item" in seat else GigNotFound(gig.details.id)
+        raise ServiceUnavailable(f"ticket not recorded: {[reason.get('Code') for reason in reasons]}")
+
+    def release(self, ticket: Ticket, claim: KeyClaim | None) -> bool:
+        items = [self._give_back_seat(ticket.gig_id), self._mark_released(ticket.ticket_id)]
+        if claim:
+            items.append(self._free_key(claim, ticket.ticket_id))
+        reasons = self._transact(items)
+        if reasons is None:
+            return True
+        if reasons[1].get("Code") == "ConditionalCheckFailed":
+            return False  # no longer RESERVED, or the worker has started emailing it
+        raise ServiceUnavailable(f"seat not released: {[reason.get('Code') for reason in reasons]}")
+
+    def _take_seat(self, gig_id: str) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._gigs,
+                "Key": {"id": {"S": gig_id}},
+                "UpdateExpression": "SET sold = if_not_exists(sold, :zero) + :one",
+                "ConditionExpression": "attribute_exists(id) AND (attribute_not_exists(sold) OR sold < #capacity)",
+                "ExpressionAttributeNames": {"#capacity": "capacity"},
+                "ExpressionAttributeValues": {":zero": {"N": "0"}, ":one": {"N": "1"}},
+                # Tells a missing gig (no item) from a sold-out one.
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _give_back_seat(self, gig_id: str) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._gigs,
+                "Key": {"id": {"S": gig_id}},
+                "UpdateExpression": "SET sold = sold - :one",
+                "ConditionExpression": "sold >= :one",
+                "ExpressionAttributeValues": {":one": {"N": "1"}},
+            }
+        }
+
+    def _record(self, ticket: Ticket, gig: GigOnSale) -> dict[str, Any]:
+        show = datetime.combine(gig.details.date, datetime.min.time(), tzinfo=ticket.created_at.tzinfo)
+        item = {
+            "id": {"S": str(ticket.ticket_id)},
+            "gigId": {"S": ticket.gig_id},
+            "buyerName": {"S": ticket.buyer.name},
+            "buyerEmail": {"S": ticket.buyer.email},
+            # All that GET /tickets/{id} may read of the buyer (its IAM policy names the attributes).
+            "maskedEmail": {"S": ticket.buyer.masked_email},
+            "price": {"S": ticket.price},
+            "createdAt": {"S": _timestamp(ticket.created_at)},
+            "status": {"S": RESERVED},
+            # While RESERVED, the ticket is in the sparse UnsettledTickets index under this time.
+            "reconcileAfter": {"S": _timestamp(ticket.created_at + self._grace)},
+            # The buyer's personal data goes some days after the show (the table's TTL attribute).
+            "expiresAt": {"N": str(int((max(show, ticket.created_at) + self._retention).timestamp()))},
+        }
+        return {"Put": {"TableName": self._tickets, "Item": item, "ConditionExpression": "attribute_not_exists(id)"}}
+
+    def _mark_released(self, ticket_id: UUID) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._tickets,
+                "Key": {"id": {"S": str(ticket_id)}},
+                "UpdateExpression": "SET #status = :released, releasedAt = :now REMOVE reconcileAfter",
+                "ConditionExpression": "#status = :reserved AND attribute_not_exists(emailingSince)",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":released": {"S": RELEASED},
+                    ":reserved": {"S": RESERVED},
+                    ":now": {"S": _timestamp(_utc_now())},
+                },
+            }
+        }
+
+    def _claim_key(self, claim: KeyClaim, ticket: Ticket) -> dict[str, Any]:
+        now = ticket.created_at
+        return {
+            "Put": {
+                "TableName": self._tickets,
+                "Item": {
+                    "id": {"S": self._key_id(claim)},
+                    "ticketId": {"S": str(ticket.ticket_id)},
+                    "createdAt": {"S": _timestamp(now)},
+                    "fingerprint": {"S": claim.fingerprint},
+                    "expiresAt": {"N": str(int((now + self.KEY_LIFETIME).timestamp()))},
+                },
+                # A key is free if never used, expired (TTL deletes lazily), or released with its ticket.
+                "ConditionExpression": "attribute_not_exists(id) OR expiresAt < :now OR released = :yes",
+                "ExpressionAttributeValues": {":now": {"N": str(int(now.timestamp()))}, ":yes": {"BOOL": True}},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _free_key(self, claim: KeyClaim, ticket_id: UUID) -> dict[str, Any]:
+        return {
+            "Update": {
+                "TableName": self._tickets,
+                "Key": {"id": {"S": self._key_id(claim)}},
+                "UpdateExpression": "SET released = :yes",
+                "ConditionExpression": "ticketId = :ticket",
+                "ExpressionAttributeValues": {":yes": {"BOOL": True}, ":ticket": {"S": str(ticket_id)}},
+            }
+        }
+
+    def _earlier_ticket(self, raw: dict[str, Any], claim: KeyClaim | None, proposed: Ticket) -> Ticket:
+        earlier = _plain(raw)
+        if claim is None or earlier["fingerprint"] != claim.fingerprint:
+            raise KeyReused
+        # Same fingerprint: same gig and buyer as this order.
+        return proposed.model_copy(
+            update={"ticket_id": UUID(earlier["ticketId"]), "created_at": datetime.fromisoformat(earlier["createdAt"])}
+        )
+
+    def _key_id(self, claim: KeyClaim) -> str:
+        return self.KEY_PREFIX + hashlib.sha256(claim.key.encode()).hexdigest()
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
+        """Run the transaction; None if it committed, else why each item was refused."""
+        for attempt in range(1, self.CONFLICT_ATTEMPTS + 1):
+            try:
+                self._client.transact_write_items(TransactItems=items)
+            except ClientError as error:
+                reasons = cast(list[dict[str, Any]] | None, error.response.get("CancellationReasons"))
+                if not reasons:
+                    raise ServiceUnavailable("ticket ledger unavailable") from error
+                conflict = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
+                if not conflict or attempt == self.CONFLICT_ATTEMPTS:
+                    return reasons
+                time.sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 (jitter, not a secret)
+            except BotoCoreError as error:
+                raise ServiceUnavailable("ticket ledger unavailable") from error
+            else:
+                return None
+        raise AssertionError("unreachable")
+
+    # --- The reconciler ----------------------------------------------------------------------------------
+
+    INDEX = "UnsettledTickets"
+
+    def unconfirmed(self, now: datetime) -> Iterator[UUID]:
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self._tickets,
+            IndexName=self.INDEX,
+            FilterExpression="reconcileAfter <= :now",
+            ExpressionAttributeValues={":now": {"S": _timestamp(now)}},
+        )
+        for page in pages:
+            for item in page["Items"]:
+                yield UUID(item["id"]["S"])
+
+    def find(self, ticket_id: UUID) -> LedgerEntry | None:
+        item = self._client.get_item(TableName=self._tickets, Key={"id": {"S": str(ticket_id)}}, ConsistentRead=True)
+        if "Item" not in item:
+            return None
+        found = _plain(item["Item"])
+        ticket = Ticket(
+            ticket_id=UUID(found["id"]),
+            gig_id=found["gigId"],
+            buyer=Buyer(name=found["buyerName"], email=found["buyerEmail"]),
+            price=found["price"],
+            created_at=datetime.fromisoformat(found["createdAt"]),
+        )
+        return LedgerEntry(ticket, str(found["status"]), int(found.get("requeues", 0)))
+
+    def postpone(self, entry: LedgerEntry, now: datetime) -> bool:
+        # Twice as long as the wait before: 2, 4, 8... grace periods.
+        backoff = min(self._grace * 2 ** (entry.requeues + 1), self.MAX_BACKOFF)
+        try:
+            self._client.update_item(
+                TableName=self._tickets,
+                Key={"id": {"S": str(entry.ticket.ticket_id)}},
+                UpdateExpression="SET reconcileAfter = :next, requeues = :count",
+                # Optimistic: if another run got here first, requeues moved on and this one leaves it.
+                ConditionExpression="#status = :reserved AND (attribute_not_exists(requeues) OR requeues = :seen)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":next": {"S": _timestamp(now + backoff)},
+                    ":count": {"N": str(entry.requeues + 1)},
+                    ":seen": {"N": str(entry.requeues)},
+                    ":reserved": {"S": RESERVED},
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
 
 
 class SqsTicketQueue:
@@ -48,3 +300,12 @@ class SqsTicketQueue:
             self._client.send_message(QueueUrl=self._queue_url, MessageBody=message.model_dump_json(by_alias=True))
         except (BotoCoreError, ClientError) as error:
             raise ServiceUnavailable("purchase queue unavailable") from error
+
+
+def _timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with milliseconds: sorts as text, which is what the index's range key does."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)

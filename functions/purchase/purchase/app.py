@@ -1,9 +1,15 @@
-"""POST /purchase: validate the order, queue its confirmation, answer 202 with the ticket id."""
+"""POST /purchase: validate the order, sell the seat, queue its confirmation, answer 202 with the ticket id.
+
+An `Idempotency-Key` header (the IETF httpapi draft, as Stripe uses it) makes a retried order safe: the same
+key and order within 24 hours get the same 202 and ticket id, and no second seat or email.
+"""
 
 import base64
 import binascii
 import json
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -12,18 +18,38 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from purchase.adapters import GigCatalogue, SqsTicketQueue
-from purchase.models import PurchaseRequest
-from purchase.orders import GigNotFound, ServiceUnavailable, place_order
+from purchase.adapters import CLIENT_CONFIG, GigCatalogue, SqsTicketQueue, TicketLedger
+from purchase.models import PurchaseRequest, loggable, mask_email
+from purchase.orders import GigNotFound, KeyClaim, KeyReused, ServiceUnavailable, SoldOut, place_order
 from purchase.settings import Settings
 
 MAX_BODY_BYTES = 16 * 1024
 ACCEPTED_MESSAGE = "Ticket reserved. The confirmation email is on its way."
-# Twelve or more digits, single spaces or dashes allowed between them: what a card number looks like.
-_LONG_NUMBER = re.compile(r"\d(?:[ -]?\d){11,}")
+IDEMPOTENCY_KEY = "Idempotency-Key"
+# 1 to 255 printable ASCII characters (draft-ietf-httpapi-idempotency-key-header; Stripe's limit).
+_IDEMPOTENCY_KEY_FORM = re.compile(r"[\x20-\x7e]{1,255}")
+REMEMBER_ORDERS_FOR_SECONDS = 24 * 60 * 60
+
+# Metric names, one place to grep for them.
+TICKETS_PURCHASED = "TicketsPurchased"
+ORDERS_REPLAYED = "OrdersReplayed"
+ORDERS_REJECTED = "OrdersRejected"
+ORDERS_SOLD_OUT = "OrdersSoldOut"
+ORDERS_NOT_TAKEN = "OrdersNotTaken"
 
 logger = Logger()
 metrics = Metrics()
@@ -40,23 +66,81 @@ class RequestRejected(Exception):
         self.errors = errors or []
 
 
+@dataclass(frozen=True)
+class Shop:
+    """Everything a purchase uses, built once per cold start."""
+
+    place: Callable[[PurchaseRequest, KeyClaim | None], dict[str, Any]]
+    place_once: Callable[..., dict[str, Any]]  # the same, remembered under its Idempotency-Key
+    idempotency: IdempotencyConfig
+
+
 @cache
-def _adapters() -> tuple[GigCatalogue, SqsTicketQueue]:
+def _shop() -> Shop:
     settings = Settings.from_env()
-    return GigCatalogue(settings.gigs_table_name), SqsTicketQueue(settings.queue_url)
+    catalogue, ledger, queue = (
+        GigCatalogue(settings.gigs_table_name),
+        TicketLedger(settings),
+        SqsTicketQueue(settings.queue_url),
+    )
+
+    def place(order: PurchaseRequest, claim: KeyClaim | None) -> dict[str, Any]:
+        ticket = place_order(order, catalogue, ledger, queue, claim)
+        return {"ticketId": str(ticket.ticket_id)}
+
+    idempotency = IdempotencyConfig(
+        event_key_jmespath="key",
+        # The fingerprint holds no card data: Powertools stores a hash of it with the answer.
+        payload_validation_jmespath="fingerprint",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=REMEMBER_ORDERS_FOR_SECONDS,
+        response_hook=_mark_replayed,
+    )
+    persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto_config=CLIENT_CONFIG)
+    place_once = idempotent_function(data_keyword_argument="claim", config=idempotency, persistence_store=persistence)(
+        lambda claim, order: place(order, claim)
+    )
+    return Shop(place=place, place_once=place_once, idempotency=idempotency)
+
+
+def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
+    # Called only when the answer comes from the idempotency store: this order was placed before.
+    return {**response, "replayed": True}
 
 
 @app.post("/purchase")
 def purchase() -> Response[dict[str, Any]]:
+    key = read_idempotency_key(app.current_event)
     order = read_order(app.current_event)
-    ticket = place_order(order, *_adapters())
-    ticket_id = str(ticket.ticket_id)
+    shop = _shop()
+    if key is None:
+        placed = shop.place(order, None)
+    else:
+        placed = shop.place_once(claim=KeyClaim(key, order.fingerprint()), order=order)
+    ticket_id = placed["ticketId"]
     logger.set_correlation_id(ticket_id)
-    logger.info(
-        "Ticket accepted", extra={"ticketId": ticket_id, "gigId": order.gig_id, "buyer": mask_email(order.email)}
-    )
-    metrics.add_metric(name="TicketsPurchased", unit=MetricUnit.Count, value=1)
+    context = {"ticketId": ticket_id, "gigId": order.gig_id, "buyer": mask_email(order.email)}
+    if placed.get("replayed"):
+        logger.info("Order replayed for its Idempotency-Key", extra=context)
+        metrics.add_metric(name=ORDERS_REPLAYED, unit=MetricUnit.Count, value=1)
+    else:
+        logger.info("Ticket accepted", extra=context)
+        metrics.add_metric(name=TICKETS_PURCHASED, unit=MetricUnit.Count, value=1)
     return _json(HTTPStatus.ACCEPTED, {"ticketId": ticket_id, "message": ACCEPTED_MESSAGE})
+
+
+def read_idempotency_key(event: APIGatewayProxyEventV2) -> str | None:
+    key = event.headers.get(IDEMPOTENCY_KEY.lower())
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY_FORM.fullmatch(key):
+        message = "Must be 1 to 255 printable ASCII characters"
+        raise RequestRejected(
+            HTTPStatus.BAD_REQUEST,
+            f"The {IDEMPOTENCY_KEY} header is invalid",
+            [{"field": IDEMPOTENCY_KEY, "message": message}],
+        )
+    return key
 
 
 def read_order(event: APIGatewayProxyEventV2) -> PurchaseRequest:
@@ -96,22 +180,11 @@ def _field_error(location: tuple[int | str, ...], message: str) -> dict[str, str
     return {"field": ".".join(map(str, location)), "message": message[:1].upper() + message[1:]}
 
 
-def mask_email(address: str) -> str:
-    """`ada@example.com` -> `a***@example.com`: enough to tell buyers apart in logs, not to mail them."""
-    local, _, domain = address.rpartition("@")
-    return loggable(f"{local[:1]}***@{domain}")
-
-
-def loggable(typed: str) -> str:
-    """Text the buyer typed, fit for a log line: a card number typed into the wrong field is blanked."""
-    return _LONG_NUMBER.sub("<number>", typed)
-
-
 @app.exception_handler(RequestRejected)
 def _rejected(error: RequestRejected) -> Response[dict[str, Any]]:
     # Field names only: the values may be card data.
     logger.info("Order rejected", extra={"status": int(error.status), "fields": [e["field"] for e in error.errors]})
-    metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=ORDERS_REJECTED, unit=MetricUnit.Count, value=1)
     body: dict[str, Any] = {"message": error.message}
     if error.errors:
         body["errors"] = error.errors
@@ -121,15 +194,45 @@ def _rejected(error: RequestRejected) -> Response[dict[str, Any]]:
 @app.exception_handler(GigNotFound)
 def _unknown_gig(error: GigNotFound) -> Response[dict[str, Any]]:
     logger.info("Order rejected: unknown gig", extra={"gigId": loggable(error.gig_id)})
-    metrics.add_metric(name="OrdersRejected", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=ORDERS_REJECTED, unit=MetricUnit.Count, value=1)
     message = "No gig with this id"
     return _json(HTTPStatus.NOT_FOUND, {"message": message, "errors": [{"field": "gigId", "message": message}]})
 
 
-@app.exception_handler(ServiceUnavailable)
-def _unavailable(error: ServiceUnavailable) -> Response[dict[str, Any]]:
+@app.exception_handler(SoldOut)
+def _sold_out(error: SoldOut) -> Response[dict[str, Any]]:
+    logger.info("Order rejected: sold out", extra={"gigId": error.gig_id})
+    metrics.add_metric(name=ORDERS_SOLD_OUT, unit=MetricUnit.Count, value=1)
+    errors = [{"field": "gigId", "message": "Every ticket for this gig has been sold"}]
+    return _json(HTTPStatus.CONFLICT, {"message": "Sold out", "errors": errors})
+
+
+@app.exception_handler([KeyReused, IdempotencyValidationError])
+def _key_reused(_: Exception) -> Response[dict[str, Any]]:
+    logger.info("Order rejected: Idempotency-Key reused for another order")
+    metrics.add_metric(name=ORDERS_REJECTED, unit=MetricUnit.Count, value=1)
+    message = "This key was already used for a different order; use a new key for a new order"
+    return _json(
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        {"message": f"{IDEMPOTENCY_KEY} reused", "errors": [{"field": IDEMPOTENCY_KEY, "message": message}]},
+    )
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def _key_in_progress(_: IdempotencyAlreadyInProgressError) -> Response[dict[str, Any]]:
+    logger.info("Order rejected: the same Idempotency-Key is still being processed")
+    message = "An order with this key is still being processed; try again in a moment"
+    return _json(
+        HTTPStatus.CONFLICT,
+        {"message": f"{IDEMPOTENCY_KEY} in use", "errors": [{"field": IDEMPOTENCY_KEY, "message": message}]},
+        headers={"Retry-After": "1"},
+    )
+
+
+@app.exception_handler([ServiceUnavailable, IdempotencyPersistenceLayerError])
+def _unavailable(error: Exception) -> Response[dict[str, Any]]:
     logger.exception("Order not taken")
-    metrics.add_metric(name="OrdersNotTaken", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=ORDERS_NOT_TAKEN, unit=MetricUnit.Count, value=1)
     return _json(
         HTTPStatus.SERVICE_UNAVAILABLE,
         {"message": "Tickets cannot be sold right now; nothing was charged. Please try again shortly."},
@@ -149,5 +252,7 @@ def _json(status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | No
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _adapters()  # a misconfigured deploy fails on its first request, whatever that request is
+    # Built first: a misconfigured deploy fails on its first request, whatever that request is.
+    # The context lets an order that dies mid-way free its Idempotency-Key when the invocation would end.
+    _shop().idempotency.register_lambda_context(context)
     return app.resolve(event, context)

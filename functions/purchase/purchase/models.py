@@ -1,6 +1,9 @@
-"""What the purchase API accepts, and the message it puts on the queue for the worker."""
+"""What the purchase API accepts, the ticket it records, and the message it puts on the queue for the worker."""
 
 import datetime as dt
+import hashlib
+import json
+import re
 import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated, cast
@@ -25,6 +28,8 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 MAX_NAME_LENGTH = 100
+# Twelve or more digits, single spaces or dashes allowed between them: what a card number looks like.
+_LONG_NUMBER = re.compile(r"\d(?:[ -]?\d){11,}")
 # How far ahead a card's expiry may be; anything later is a typo.
 MAX_EXPIRY_YEARS_AHEAD = 20
 
@@ -148,6 +153,15 @@ class PurchaseRequest(CamelModel):
     card_cvc: CardCvc = Field(alias="cardCVC")
     disclaimer_accepted: Annotated[StrictBool, AfterValidator(_accepted)]
 
+    def fingerprint(self) -> str:
+        """What identifies this order for an Idempotency-Key: the gig and the buyer, normalised.
+
+        The card is left out on purpose: the fingerprint is stored (as Powertools' payload hash and on the
+        key's ledger item), and a hash of a card number is still card data.
+        """
+        identity = {"gigId": self.gig_id, "name": self.name, "email": self.email}
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
     @field_validator("card_expiry_year")
     @classmethod
     def _expiry_year(cls, year: int, info: ValidationInfo) -> int:
@@ -180,9 +194,24 @@ def _today(info: ValidationInfo) -> date:
     return today
 
 
+def loggable(typed: str) -> str:
+    """Text the buyer typed, fit for a log line: a card number typed into the wrong field is blanked."""
+    return _LONG_NUMBER.sub("<number>", typed)
+
+
+def mask_email(address: str) -> str:
+    """`ada@example.com` -> `a***@example.com`: enough to tell buyers apart in logs, not to mail them."""
+    local, _, domain = address.rpartition("@")
+    return loggable(f"{local[:1]}***@{domain}")
+
+
 class Buyer(CamelModel):
     name: str
     email: EmailStr
+
+    @property
+    def masked_email(self) -> str:
+        return mask_email(self.email)
 
 
 class GigDetails(CamelModel):
@@ -197,6 +226,29 @@ class GigDetails(CamelModel):
     collection_time: str
 
 
+class GigOnSale(CamelModel):
+    """A gig as the purchase sees it in the catalogue: what the email shows, the price, and the seats."""
+
+    details: GigDetails
+    price: str
+    capacity: int
+    sold: int = 0
+
+    @property
+    def tickets_left(self) -> int:
+        return max(self.capacity - self.sold, 0)
+
+
+class Ticket(CamelModel):
+    """A ticket as the ledger (TicketsTable) holds it; the card is not part of it."""
+
+    ticket_id: UUID
+    gig_id: str
+    buyer: Buyer
+    price: str
+    created_at: AwareDatetime
+
+
 class TicketMessage(CamelModel):
     """The message on PurchaseQueue: everything the email needs and nothing of the card.
 
@@ -207,3 +259,7 @@ class TicketMessage(CamelModel):
     purchased_at: AwareDatetime
     buyer: Buyer
     gig: GigDetails
+
+    @classmethod
+    def confirming(cls, ticket: Ticket, gig: GigDetails) -> "TicketMessage":
+        return cls(ticket_id=ticket.ticket_id, purchased_at=ticket.created_at, buyer=ticket.buyer, gig=gig)

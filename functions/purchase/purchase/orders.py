@@ -1,49 +1,184 @@
-"""Placing an order: find the gig, issue a ticket, queue its confirmation."""
+"""Placing an order, and finishing orders that were left half-done.
 
-from collections.abc import Callable
+Order of operations: validate (before this module) -> take a seat and record the ticket, in one step ->
+queue the confirmation -> answer 202. If the confirmation cannot be queued, the seat is given back and the
+ticket released before the buyer hears 503. If the function dies between the seat and the queue, the
+ticket stays RESERVED in the ledger and `requeue_unconfirmed` (the scheduled reconciler) queues it later.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
-from uuid import uuid4
+from uuid import UUID, uuid4
 
-from purchase.models import Buyer, GigDetails, PurchaseRequest, TicketMessage
+from purchase.models import Buyer, GigDetails, GigOnSale, PurchaseRequest, Ticket, TicketMessage
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- Domain errors: app.py maps each to its HTTP answer ---------------------------------------------------
 
 
 class GigNotFound(Exception):
     def __init__(self, gig_id: str) -> None:
-        super().__init__(f"no gig with id {gig_id!r}")
+        super().__init__("no gig with this id")
         self.gig_id = gig_id
 
 
+class SoldOut(Exception):
+    def __init__(self, gig_id: str) -> None:
+        super().__init__("sold out")
+        self.gig_id = gig_id
+
+
+class KeyReused(Exception):
+    """The Idempotency-Key was first used for a different order."""
+
+
 class ServiceUnavailable(Exception):
-    """A dependency (catalogue or queue) failed: the order was not taken, the buyer may retry."""
+    """A dependency (catalogue, ledger or queue) failed: the order was not taken, the buyer may retry."""
+
+
+# --- What the logic needs from the outside world -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyClaim:
+    """An order's Idempotency-Key, and the fingerprint of the order it was first used for."""
+
+    key: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    ticket: Ticket
+    status: str
+    requeues: int  # how often the reconciler has queued it again
 
 
 class Catalogue(Protocol):
-    def find(self, gig_id: str) -> GigDetails | None: ...
+    def find(self, gig_id: str) -> GigOnSale | None: ...
+
+
+class Ledger(Protocol):
+    """The ticket ledger (TicketsTable), with the seats it sells (the gigs' sold counts)."""
+
+    def reserve(self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None) -> Ticket:
+        """Take a seat and record `ticket`, atomically; return the ticket recorded.
+
+        That is `ticket`, or, when `claim`'s key already holds a ticket for the same order, that earlier
+        ticket (and no second seat). Raises SoldOut, GigNotFound, KeyReused or ServiceUnavailable.
+        """
+
+    def release(self, ticket: Ticket, claim: KeyClaim | None) -> bool:
+        """Give the seat back and mark the ticket RELEASED; False if the worker is already emailing it."""
+
+
+class UnsettledTickets(Protocol):
+    """What the reconciler reads and writes in the ledger."""
+
+    def unconfirmed(self, now: datetime) -> Iterable[UUID]:
+        """Tickets still RESERVED whose reconciliation is due."""
+
+    def find(self, ticket_id: UUID) -> LedgerEntry | None:
+        """The ticket as the ledger holds it now (a consistent read)."""
+
+    def postpone(self, entry: LedgerEntry, now: datetime) -> bool:
+        """Push the ticket's next reconciliation back (with backoff); False if it changed since `entry`."""
 
 
 class TicketQueue(Protocol):
     def send(self, message: TicketMessage) -> None: ...
 
 
+# --- Placing an order --------------------------------------------------------------------------------------
+
+
 def place_order(
     order: PurchaseRequest,
     catalogue: Catalogue,
+    ledger: Ledger,
     queue: TicketQueue,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> TicketMessage:
-    """Queue the ticket's confirmation and return it; raise before queueing if the gig is unknown.
+    claim: KeyClaim | None = None,
+    clock: Clock = utc_now,
+) -> Ticket:
+    """Sell the buyer a seat and queue the confirmation; return the ticket.
 
-    The card was validated with the order and goes no further: the message holds no card data.
+    The card was validated with the order and goes no further: neither the ledger nor the message holds it.
     """
     gig = catalogue.find(order.gig_id)
     if gig is None:
         raise GigNotFound(order.gig_id)
-    ticket = TicketMessage(
+    if gig.tickets_left == 0:
+        # The catalogue read may be a moment stale; the ledger's step is the authority. Saying no here
+        # saves a failed transaction's writes for every buyer still trying once a gig has sold out.
+        raise SoldOut(order.gig_id)
+    proposed = Ticket(
         ticket_id=uuid4(),
-        purchased_at=clock(),
+        gig_id=gig.details.id,
         buyer=Buyer(name=order.name, email=order.email),
-        gig=gig,
+        price=gig.price,
+        created_at=clock(),
     )
-    queue.send(ticket)
+    ticket = ledger.reserve(proposed, gig, claim)
+    try:
+        # Also for the key's earlier ticket: its first attempt may have died before this step, and the
+        # worker sends nothing twice for one ticket.
+        queue.send(TicketMessage.confirming(ticket, gig.details))
+    except ServiceUnavailable:
+        if not ledger.release(ticket, claim):
+            return ticket  # the worker already has it: the seat is sold after all
+        raise
     return ticket
+
+
+# --- Finishing what was left half-done ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    requeued: list[UUID]
+    settled: int  # confirmed, parked or released since the index was read
+    orphaned: list[UUID]  # RESERVED, but their gig is gone from the catalogue
+
+
+def requeue_unconfirmed(
+    catalogue: Catalogue, ledger: UnsettledTickets, queue: TicketQueue, clock: Clock = utc_now
+) -> Reconciliation:
+    """Queue the confirmation of every ticket left RESERVED past its grace period.
+
+    A ticket is left RESERVED when the purchase died between taking the seat and queueing the message, or
+    when its message went round the queue without the worker settling it. The worker is idempotent on the
+    ticket id, so a second message for a ticket that was in fact queued costs nothing.
+    """
+    now = clock()
+    requeued: list[UUID] = []
+    orphaned: list[UUID] = []
+    settled = 0
+    gigs: dict[str, GigDetails | None] = {}
+    for ticket_id in ledger.unconfirmed(now):
+        entry = ledger.find(ticket_id)
+        if entry is None or entry.status != "RESERVED":
+            settled += 1  # the index lags the table a little
+            continue
+        ticket = entry.ticket
+        if ticket.gig_id not in gigs:
+            gig = catalogue.find(ticket.gig_id)
+            gigs[ticket.gig_id] = gig.details if gig else None
+        # Postponed first: a second reconciler run (or this one retried) cannot queue it again this round.
+        if not ledger.postpone(entry, now):
+            settled += 1
+            continue
+        details = gigs[ticket.gig_id]
+        if details is None:
+            orphaned.append(ticket_id)  # nothing to put in the email; someone must look at it
+            continue
+        queue.send(TicketMessage.confirming(ticket, details))
+        requeued.append(ticket_id)
+    return Reconciliation(requeued, settled, orphaned)

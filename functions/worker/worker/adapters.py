@@ -1,12 +1,15 @@
-"""The AWS side of confirming a ticket: SES for the email, the dead-letter queue for what SES refuses."""
+"""The AWS side of confirming a ticket: SES for the email, the ledger for its outcome, the DLQ for refusals."""
 
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from worker.confirmation import Email
+from worker.delivery import EmailRejected, TicketStatus
+from worker.email_content import Email
 
 # Ten sends run at once (a full batch), so the connection pool holds ten.
 CLIENT_CONFIG = Config(
@@ -17,14 +20,6 @@ CLIENT_CONFIG = Config(
 _TRANSIENT_CODES = frozenset(
     {"TooManyRequestsException", "LimitExceededException", "Throttling", "ThrottlingException"}
 )
-
-
-class EmailRejected(Exception):
-    """SES refused this email for good (e.g. a rejected address or an unverified sender)."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(f"SES rejected the email: {code}")
-        self.code = code
 
 
 class SesMailer:
@@ -75,3 +70,65 @@ class SqsDeadLetters:
             MessageBody=body,
             MessageAttributes={"failureReason": {"DataType": "String", "StringValue": reason}},
         )
+
+
+class TicketLedger:
+    """The worker's side of TicketsTable: claim a ticket before emailing it, then record the outcome."""
+
+    def __init__(self, table_name: str, client: Any = None) -> None:
+        self._table_name = table_name
+        self._client = client or boto3.client("dynamodb", config=CLIENT_CONFIG)
+
+    def claim(self, ticket_id: UUID) -> TicketStatus:
+        try:
+            # `emailingSince` also tells the purchase it may no longer release the ticket.
+            self._client.update_item(
+                **self._key(ticket_id),
+                UpdateExpression="SET emailingSince = if_not_exists(emailingSince, :now)",
+                ConditionExpression="#status IN (:reserved, :parked)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":now": _now(), ":reserved": {"S": "RESERVED"}, ":parked": {"S": "PARKED"}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            found: dict[str, Any] = error.response.get("Item", {})  # type: ignore[assignment]
+            return TicketStatus(found["status"]["S"]) if found else TicketStatus.MISSING
+        return TicketStatus.CLAIMED
+
+    def confirm(self, ticket_id: UUID, message_id: str) -> None:
+        self._client.update_item(
+            **self._key(ticket_id),
+            UpdateExpression="SET #status = :confirmed, emailMessageId = :message, confirmedAt = :now "
+            "REMOVE reconcileAfter, parkedReason",
+            ConditionExpression="attribute_exists(id)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":confirmed": {"S": "CONFIRMED"}, ":message": {"S": message_id}, ":now": _now()},
+        )
+
+    def park(self, ticket_id: UUID, reason: str) -> None:
+        try:
+            self._client.update_item(
+                **self._key(ticket_id),
+                UpdateExpression="SET #status = :parked, parkedReason = :reason, parkedAt = :now REMOVE reconcileAfter",
+                # Only the ticket this worker claimed: never one confirmed meanwhile, never a ghost item.
+                ConditionExpression="#status IN (:reserved, :parked)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":parked": {"S": "PARKED"},
+                    ":reserved": {"S": "RESERVED"},
+                    ":reason": {"S": reason},
+                    ":now": _now(),
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def _key(self, ticket_id: UUID) -> dict[str, Any]:
+        return {"TableName": self._table_name, "Key": {"id": {"S": str(ticket_id)}}}
+
+
+def _now() -> dict[str, str]:
+    return {"S": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")}

@@ -14,14 +14,24 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from worker.adapters import CLIENT_CONFIG, SesMailer, SqsDeadLetters
-from worker.confirmations import Confirmations, Outcome
+from worker.adapters import CLIENT_CONFIG, SesMailer, SqsDeadLetters, TicketLedger
+from worker.delivery import Confirmations, Outcome
 from worker.models import TicketMessage
 from worker.settings import Settings
 
 # A batch holds at most 10 records (the template's BatchSize): send them all at once, so a batch
 # costs about one SES round trip rather than ten.
 SEND_CONCURRENCY = 10
+
+# Metric names, one place to grep for them.
+MALFORMED_MESSAGES = "MalformedMessages"
+CONFIRMATIONS_FAILED = "ConfirmationsFailed"
+CONFIRMATIONS = {
+    Outcome.SENT: "ConfirmationsSent",
+    Outcome.ALREADY_SENT: "ConfirmationsAlreadySent",
+    Outcome.PARKED: "ConfirmationsParked",
+    Outcome.NOT_SOLD: "ConfirmationsNotSold",
+}
 
 logger = Logger()
 metrics = Metrics()
@@ -35,6 +45,7 @@ def _confirmations() -> Confirmations:
     return Confirmations(
         mailer=SesMailer(str(settings.sender_email)),
         dead_letters=SqsDeadLetters(settings.dead_letter_queue_url),
+        ledger=TicketLedger(settings.tickets_table_name),
         persistence=DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto_config=CLIENT_CONFIG),
     )
 
@@ -46,7 +57,7 @@ async def record_handler(record: SQSRecord) -> None:
     except ValidationError as error:
         fields = [".".join(map(str, detail["loc"])) for detail in error.errors(include_input=False)]
         logger.error("Not a ticket message", extra={"messageId": record.message_id, "fields": fields})
-        metrics.add_metric(name="MalformedMessages", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=MALFORMED_MESSAGES, unit=MetricUnit.Count, value=1)
         raise
     context = {"ticketId": str(ticket.ticket_id), "messageId": record.message_id}
     try:
@@ -54,13 +65,18 @@ async def record_handler(record: SQSRecord) -> None:
         outcome = await loop.run_in_executor(_senders, _confirmations().deliver, ticket, record.body)
     except Exception:
         logger.exception("Confirmation failed; SQS will deliver the message again", extra=context)
-        metrics.add_metric(name="ConfirmationsFailed", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name=CONFIRMATIONS_FAILED, unit=MetricUnit.Count, value=1)
         raise
-    if outcome is Outcome.PARKED:
-        logger.error("SES refused the email; message parked in the dead-letter queue", extra=context)
-    else:
-        logger.info(f"Confirmation {'already ' if outcome is Outcome.ALREADY_SENT else ''}sent", extra=context)
-    metrics.add_metric(name=f"Confirmations{outcome}", unit=MetricUnit.Count, value=1)
+    match outcome:
+        case Outcome.PARKED:
+            logger.error("SES refused the email; message parked in the dead-letter queue", extra=context)
+        case Outcome.NOT_SOLD:
+            logger.warning("No email: the ledger holds no sold ticket with this id", extra=context)
+        case Outcome.ALREADY_SENT:
+            logger.info("Confirmation already sent", extra=context)
+        case Outcome.SENT:
+            logger.info("Confirmation sent", extra=context)
+    metrics.add_metric(name=CONFIRMATIONS[outcome], unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -12,6 +12,7 @@ class Settings(BaseModel):
     sender_email: EmailStr = Field(alias="SENDER_EMAIL")
     idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)
     dead_letter_queue_url: str = Field(alias="DEAD_LETTER_QUEUE_URL", min_length=1)
+    tickets_table_name: str = Field(alias="TICKETS_TABLE_NAME", min_length=1)
 
     @classmethod
     def from_env(cls) -> Self:

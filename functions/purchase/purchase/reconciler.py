@@ -1,0 +1,46 @@
+"""ReconcilerFunction: on a schedule, queue again the confirmation of tickets left RESERVED too long.
+
+It shares the purchase's code (its ledger, catalogue and queue adapters and the message model): it finishes
+what a purchase started. It reads only the ledger's sparse index of unsettled tickets, so a run over a
+healthy shop reads next to nothing.
+"""
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from purchase.adapters import GigCatalogue, SqsTicketQueue, TicketLedger
+from purchase.orders import requeue_unconfirmed
+from purchase.settings import LedgerSettings
+
+# Metric names, one place to grep for them.
+TICKETS_REQUEUED = "TicketsRequeued"
+TICKETS_ORPHANED = "TicketsOrphaned"
+
+logger = Logger()
+metrics = Metrics()
+
+
+@cache
+def _adapters() -> tuple[GigCatalogue, TicketLedger, SqsTicketQueue]:
+    settings = LedgerSettings.from_env()
+    return GigCatalogue(settings.gigs_table_name), TicketLedger(settings), SqsTicketQueue(settings.queue_url)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    """The event is the schedule's Input (events/reconcile-scheduled.json): which run this is, for the logs."""
+    logger.append_keys(scheduledTime=event.get("scheduledTime"), executionId=event.get("executionId"))
+    result = requeue_unconfirmed(*_adapters())
+    for ticket_id in result.requeued:
+        # A warning: a ticket that needed this means a purchase died mid-way or the worker is struggling.
+        logger.warning("Confirmation queued again", extra={"ticketId": str(ticket_id)})
+    for ticket_id in result.orphaned:
+        logger.error("Ticket RESERVED for a gig gone from the catalogue", extra={"ticketId": str(ticket_id)})
+    metrics.add_metric(name=TICKETS_REQUEUED, unit=MetricUnit.Count, value=len(result.requeued))
+    metrics.add_metric(name=TICKETS_ORPHANED, unit=MetricUnit.Count, value=len(result.orphaned))
+    return {"requeued": len(result.requeued), "settled": result.settled, "orphaned": len(result.orphaned)}

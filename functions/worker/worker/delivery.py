@@ -1,0 +1,111 @@
+"""Confirming a ticket: its email sent once, and the outcome recorded on the ticket in the ledger.
+
+Only a ticket the ledger holds is emailed. The worker first claims the ticket (which also stops the purchase
+from releasing it), then sends, then records CONFIRMED with SES's message id. A refusal SES will repeat
+(EmailRejected) parks the message in the dead-letter queue and the ticket as PARKED; redriven later, the
+same message sends the email then.
+"""
+
+from enum import StrEnum
+from typing import Any, Protocol
+from uuid import UUID
+
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+
+from worker.email_content import Email, render
+from worker.models import TicketMessage
+
+# SQS redelivers within minutes; a day of memory covers that with room to spare.
+REMEMBER_SENT_FOR_SECONDS = 24 * 60 * 60
+
+
+class EmailRejected(Exception):
+    """SES refused this email for good (e.g. a rejected address or an unverified sender)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"SES rejected the email: {code}")
+        self.code = code
+
+
+class Outcome(StrEnum):
+    SENT = "Sent"
+    ALREADY_SENT = "AlreadySent"
+    PARKED = "Parked"
+    NOT_SOLD = "NotSold"  # the ticket was released, or the ledger never held it: nothing is sent
+
+
+class TicketStatus(StrEnum):
+    """A ticket's status in the ledger, as the worker finds it when it claims the ticket."""
+
+    CLAIMED = "CLAIMED"  # RESERVED or PARKED before: this worker now sends its email
+    CONFIRMED = "CONFIRMED"
+    RELEASED = "RELEASED"
+    MISSING = "MISSING"
+
+
+class Mailer(Protocol):
+    def send(self, to: str, email: Email) -> str: ...
+
+
+class DeadLetters(Protocol):
+    def park(self, body: str, reason: str) -> None: ...
+
+
+class Ledger(Protocol):
+    def claim(self, ticket_id: UUID) -> TicketStatus:
+        """Mark the ticket as being emailed, if it is RESERVED or PARKED; return what was found."""
+
+    def confirm(self, ticket_id: UUID, message_id: str) -> None: ...
+
+    def park(self, ticket_id: UUID, reason: str) -> None: ...
+
+
+class Confirmations:
+    """Sends each ticket's email at most once (keyed on the ticket id) and parks what SES refuses for good.
+
+    Anything else (throttling, an SES or DynamoDB outage) propagates, so the record fails and SQS
+    delivers it again; after `maxReceiveCount` tries the queue's redrive policy moves it to the DLQ.
+    """
+
+    def __init__(
+        self, mailer: Mailer, dead_letters: DeadLetters, ledger: Ledger, persistence: BasePersistenceLayer
+    ) -> None:
+        self._mailer = mailer
+        self._dead_letters = dead_letters
+        self._ledger = ledger
+        self.idempotency = IdempotencyConfig(
+            event_key_jmespath="ticket_id",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=REMEMBER_SENT_FOR_SECONDS,
+            response_hook=_mark_replayed,
+        )
+        self._send_once = idempotent_function(
+            data_keyword_argument="ticket", persistence_store=persistence, config=self.idempotency
+        )(self._send)
+
+    def deliver(self, ticket: TicketMessage, body: str) -> Outcome:
+        try:
+            result = self._send_once(ticket=ticket)
+        except EmailRejected as rejected:
+            self._dead_letters.park(body, reason=rejected.code)
+            self._ledger.park(ticket.ticket_id, rejected.code)
+            return Outcome.PARKED
+        outcome = Outcome(result["outcome"])
+        return Outcome.ALREADY_SENT if result.get("replayed") and outcome is Outcome.SENT else outcome
+
+    def _send(self, ticket: TicketMessage) -> dict[str, Any]:
+        status = self._ledger.claim(ticket.ticket_id)
+        if status is TicketStatus.CONFIRMED:
+            return {"outcome": Outcome.ALREADY_SENT}
+        if status is not TicketStatus.CLAIMED:
+            return {"outcome": Outcome.NOT_SOLD}
+        message_id = self._mailer.send(to=str(ticket.buyer.email), email=render(ticket))
+        self._ledger.confirm(ticket.ticket_id, message_id)
+        return {"outcome": Outcome.SENT, "messageId": message_id}
+
+
+def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
+    # Called only when the result comes from the idempotency store, i.e. this ticket was settled before.
+    return {**response, "replayed": True}
