@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from hypothesis import settings
 from moto import mock_aws
 
+from tools.moto_dynamodb import apply_requests_atomically
 from tools.provision import ACCOUNT_ID, LocalResources, provision
 from tools.sam_template import ROOT, SamTemplate
 
@@ -32,6 +33,9 @@ for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
     os.environ.pop(_name, None)
 os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
 os.environ.update({name: str(value) for name, value in TEMPLATE.global_environment.items()})
+
+# Tests run buyers in threads against moto: make it apply each request atomically, as DynamoDB does.
+apply_requests_atomically()
 
 # In CI the property tests run the same examples every time (a failure there is a regression, not luck);
 # on a laptop they explore, and hypothesis keeps what failed in .hypothesis/ to try first next time.

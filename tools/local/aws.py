@@ -16,6 +16,7 @@ from moto.server import ThreadedMotoServer
 from moto.ses.models import ses_backends
 from moto.sesv2.responses import SESV2Response
 
+from tools.moto_dynamodb import apply_requests_atomically
 from tools.provision import ACCOUNT_ID
 
 REGION = "us-east-1"
@@ -59,6 +60,8 @@ class EmbeddedAws:
         # moto's server binds in its own thread and never reports a failure to bind: check first.
         _check_port_free(self.host, self._requested_port)
         record_send_email_requests()
+        # moto's server is threaded; concurrent DynamoDB requests must not undo each other (see the module).
+        apply_requests_atomically()
         # werkzeug logs every request; the local stack prints what matters in its own words.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self._server = ThreadedMotoServer(ip_address=self.host, port=self._requested_port, verbose=False)

@@ -1,0 +1,357 @@
+"""The ticket ledger in moto: seats never oversold, a retried purchase never buys twice, every ticket settles.
+
+Purchases go through the purchase handler (or, where many run at once, through `place_order` with the real
+adapters: the Powertools resolver keeps the current request in a class attribute, so one process runs one
+handler call at a time, as Lambda does). Emails are delivered by `deliver`, Lambda's event source mapping
+played against the template's queue.
+"""
+
+import json
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, cast
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from purchase import app as purchase_app
+from purchase.adapters import GigCatalogue, SqsTicketQueue, TicketLedger
+from purchase.models import PurchaseRequest, TicketMessage
+from purchase.orders import SoldOut, place_order
+from purchase.reconciler import lambda_handler as reconcile
+from purchase.settings import LedgerSettings
+from tests.conftest import REGION, FakeLambdaContext, load_event, receive_all, sent_emails, ticket_item
+from tests.integration.test_flow import deliver
+from tests.unit.test_purchase_request import VALID
+from tools.provision import LocalResources
+
+ROOFTOP = "beatles-rooftop-london-1969"
+
+
+def purchase(context: LambdaContext, key: str | None = None, **changes: Any) -> dict[str, Any]:
+    event = load_event("purchase-valid.json")
+    event["body"] = json.dumps({**VALID, "gigId": ROOFTOP, **changes})
+    if key is not None:
+        event["headers"]["idempotency-key"] = key
+    response: dict[str, Any] = purchase_app.lambda_handler(event, context)
+    return response
+
+
+def body(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"])
+
+
+def gig_item(gig_id: str = ROOFTOP) -> dict[str, Any]:
+    table = boto3.resource("dynamodb", region_name=REGION).Table(LedgerSettings.from_env().gigs_table_name)
+    item: dict[str, Any] = table.get_item(Key={"id": gig_id}, ConsistentRead=True)["Item"]
+    return item
+
+
+def set_seats(capacity: int, sold: int = 0, gig_id: str = ROOFTOP) -> None:
+    table = boto3.resource("dynamodb", region_name=REGION).Table(LedgerSettings.from_env().gigs_table_name)
+    table.update_item(
+        Key={"id": gig_id},
+        UpdateExpression="SET #c = :c, sold = :s",
+        ExpressionAttributeNames={"#c": "capacity"},
+        ExpressionAttributeValues={":c": capacity, ":s": sold},
+    )
+
+
+def tickets_of(gig_id: str = ROOFTOP) -> list[dict[str, Any]]:
+    table = boto3.resource("dynamodb", region_name=REGION).Table(LedgerSettings.from_env().tickets_table_name)
+    return [item for item in table.scan()["Items"] if item.get("gigId") == gig_id]
+
+
+def queued(resources: LocalResources) -> list[str]:
+    return [json.loads(message["Body"])["ticketId"] for message in receive_all(resources.refs["PurchaseQueue"])]
+
+
+def emails_about(ticket_id: str) -> int:
+    return sum(ticket_id in email.body for email in sent_emails())
+
+
+@dataclass
+class DyingContext(FakeLambdaContext):
+    """An invocation with a moment left: what a crashed one leaves behind once its time would be up."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 1
+
+
+class Crash(BaseException):
+    """The process dying mid-invocation: nothing after it runs, no `except Exception` sees it."""
+
+
+@contextmanager
+def crashing_before_the_queue() -> Iterator[None]:
+    """The purchase dies after taking the seat and recording the ticket, before queueing the message."""
+
+    def crash(self: SqsTicketQueue, message: TicketMessage) -> None:
+        raise Crash
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SqsTicketQueue, "send", crash)
+        yield
+
+
+def grace_period_passes(ticket_id: str) -> None:
+    """Time passes for this ticket: its reconciliation falls due (RECONCILE_AFTER_SECONDS is 600 s)."""
+    table = boto3.resource("dynamodb", region_name=REGION).Table(LedgerSettings.from_env().tickets_table_name)
+    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    table.update_item(
+        Key={"id": ticket_id},
+        UpdateExpression="SET reconcileAfter = :past",
+        ConditionExpression="attribute_exists(reconcileAfter)",
+        ExpressionAttributeValues={":past": past},
+    )
+
+
+# --- Seats ------------------------------------------------------------------------------------------------
+
+
+def test_a_purchase_takes_a_seat_and_records_a_reserved_ticket(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    response = purchase(lambda_context)
+
+    ticket_id = body(response)["ticketId"]
+    ticket = ticket_item(ticket_id)
+    assert response["statusCode"] == 202
+    assert int(gig_item()["sold"]) == 1
+    assert (ticket["status"], ticket["gigId"], ticket["buyerName"], ticket["buyerEmail"]) == (
+        "RESERVED",
+        ROOFTOP,
+        "Ada Lovelace",
+        "ada@example.com",
+    )
+    assert ticket["maskedEmail"] == "a***@example.com"
+    assert ticket["price"] == "2500.00"
+    assert int(ticket["expiresAt"]) > datetime.now(UTC).timestamp() + 89 * 24 * 3600
+    assert "card" not in json.dumps(ticket, default=str).lower()
+    assert VALID["cardNumber"] not in json.dumps(ticket, default=str)
+
+
+def test_fifty_concurrent_buyers_of_five_seats_get_five_tickets_and_forty_five_sold_outs(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    set_seats(capacity=5)
+    settings = LedgerSettings.from_env()
+    catalogue, ledger = GigCatalogue(settings.gigs_table_name), TicketLedger(settings)
+    queue = SqsTicketQueue(settings.queue_url)
+    order = PurchaseRequest.model_validate({**VALID, "gigId": ROOFTOP}, context={"today": date(2026, 11, 23)})
+    start = threading.Barrier(50)
+
+    def buyer(_: int) -> str:
+        start.wait()
+        try:
+            return str(place_order(order, catalogue, ledger, queue).ticket_id)
+        except SoldOut:
+            return "sold out"
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        outcomes = list(pool.map(buyer, range(50)))
+    deliver(resources, lambda_context)
+
+    sold = [outcome for outcome in outcomes if outcome != "sold out"]
+    assert (len(sold), outcomes.count("sold out")) == (5, 45)
+    assert sorted(ticket["id"] for ticket in tickets_of()) == sorted(sold)
+    assert {ticket["status"] for ticket in tickets_of()} == {"CONFIRMED"}
+    assert sorted(emails_about(ticket_id) for ticket_id in sold) == [1] * 5
+    assert len(sent_emails()) == 5
+    assert int(gig_item()["sold"]) == 5
+
+
+def test_a_sold_out_gig_answers_409_naming_the_gig_and_queues_nothing(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    set_seats(capacity=1, sold=1)
+
+    response = purchase(lambda_context)
+
+    assert response["statusCode"] == 409
+    assert body(response) == {
+        "message": "Sold out",
+        "errors": [{"field": "gigId", "message": "Every ticket for this gig has been sold"}],
+    }
+    assert (tickets_of(), queued(resources)) == ([], [])
+
+
+def test_the_ledger_refuses_the_last_seat_twice_even_when_the_catalogue_read_was_stale(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    set_seats(capacity=1)
+    stale = GigCatalogue(LedgerSettings.from_env().gigs_table_name).find(ROOFTOP)  # read while a seat was left
+    monkeypatch.setattr(GigCatalogue, "find", lambda self, gig_id: stale)
+    first = purchase(lambda_context)
+
+    second = purchase(lambda_context)
+
+    assert (first["statusCode"], second["statusCode"]) == (202, 409)
+    assert len(tickets_of()) == 1
+
+
+def test_when_the_queue_is_down_the_seat_is_given_back_and_the_ticket_released(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QUEUE_URL", resources.refs["PurchaseQueue"] + "-gone")
+    left_before = int(gig_item()["capacity"]) - int(gig_item().get("sold", 0))
+
+    response = purchase(lambda_context)
+
+    assert response["statusCode"] == 503
+    assert response["headers"]["Retry-After"] == "5"
+    assert "ticketId" not in body(response)
+    (ticket,) = tickets_of()
+    assert ticket["status"] == "RELEASED"
+    assert "reconcileAfter" not in ticket  # out of the reconciler's reach
+    assert int(gig_item()["capacity"]) - int(gig_item()["sold"]) == left_before
+
+
+# --- Idempotency-Key --------------------------------------------------------------------------------------
+
+
+def test_the_same_key_and_order_get_the_same_ticket_one_seat_and_one_email(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    first = purchase(lambda_context, key="order-1")
+    again = purchase(lambda_context, key="order-1")
+    deliver(resources, lambda_context)
+
+    assert (first["statusCode"], again["statusCode"]) == (202, 202)
+    assert body(again)["ticketId"] == body(first)["ticketId"]
+    assert len(tickets_of()) == 1
+    assert int(gig_item()["sold"]) == 1
+    assert emails_about(body(first)["ticketId"]) == 1
+
+
+def test_orders_without_a_key_each_buy_a_ticket(resources: LocalResources, lambda_context: LambdaContext) -> None:
+    first, second = purchase(lambda_context), purchase(lambda_context)
+
+    assert body(first)["ticketId"] != body(second)["ticketId"]
+    assert int(gig_item()["sold"]) == 2
+
+
+def test_the_same_key_with_a_different_order_is_a_422_naming_the_header(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    purchase(lambda_context, key="order-1")
+
+    response = purchase(lambda_context, key="order-1", email="eve@example.com")
+
+    assert response["statusCode"] == 422
+    assert [error["field"] for error in body(response)["errors"]] == ["Idempotency-Key"]
+    assert len(tickets_of()) == 1
+
+
+@pytest.mark.parametrize(
+    "key", ["", "x" * 256, "clé", "tab\there", "line\nbreak"], ids=["empty", "256", "non-ascii", "tab", "newline"]
+)
+def test_a_malformed_key_is_a_400_naming_the_header(
+    key: str, resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    response = purchase(lambda_context, key=key)
+
+    assert response["statusCode"] == 400
+    assert body(response)["errors"] == [
+        {"field": "Idempotency-Key", "message": "Must be 1 to 255 printable ASCII characters"}
+    ]
+    assert tickets_of() == []
+
+
+def test_a_key_of_255_printable_characters_is_accepted(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    assert purchase(lambda_context, key="~" * 254 + " ")["statusCode"] == 202
+
+
+def test_the_same_key_while_the_first_request_runs_is_a_409_to_retry(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with crashing_before_the_queue(), pytest.raises(Crash):
+        purchase(lambda_context, key="order-1")  # still "running": its invocation has 30 s left
+
+    response = purchase(lambda_context, key="order-1")
+
+    assert response["statusCode"] == 409
+    assert response["headers"]["Retry-After"] == "1"
+    assert [error["field"] for error in body(response)["errors"]] == ["Idempotency-Key"]
+
+
+def test_two_requests_racing_with_one_key_buy_one_ticket(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    settings = LedgerSettings.from_env()
+    catalogue, ledger = GigCatalogue(settings.gigs_table_name), TicketLedger(settings)
+    queue = SqsTicketQueue(settings.queue_url)
+    order = PurchaseRequest.model_validate({**VALID, "gigId": ROOFTOP}, context={"today": date(2026, 11, 23)})
+    from purchase.orders import KeyClaim
+
+    claim = KeyClaim("order-1", order.fingerprint())
+    start = threading.Barrier(8)
+
+    def retrying_client(_: int) -> str:
+        start.wait()
+        return str(place_order(order, catalogue, ledger, queue, claim).ticket_id)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ticket_ids = set(pool.map(retrying_client, range(8)))
+
+    assert len(ticket_ids) == 1
+    assert len(tickets_of()) == 1
+    assert int(gig_item()["sold"]) == 1
+
+
+# --- A crash between the seat and the queue -----------------------------------------------------------------
+
+
+def test_a_retry_after_a_crash_between_seat_and_queue_gets_the_same_ticket_and_one_email(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with crashing_before_the_queue(), pytest.raises(Crash):
+        purchase(cast(LambdaContext, DyingContext()), key="order-1")
+    (stranded,) = tickets_of()
+
+    retry = purchase(lambda_context, key="order-1")
+    deliver(resources, lambda_context)
+
+    assert retry["statusCode"] == 202
+    assert body(retry)["ticketId"] == stranded["id"]
+    assert int(gig_item()["sold"]) == 1
+    assert emails_about(stranded["id"]) == 1
+    assert ticket_item(stranded["id"])["status"] == "CONFIRMED"
+
+
+def test_without_a_retry_the_reconciler_gets_the_stranded_ticket_emailed(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with crashing_before_the_queue(), pytest.raises(Crash):
+        purchase(lambda_context)
+    (stranded,) = tickets_of()
+    early = reconcile(load_event("reconcile-scheduled.json"), lambda_context)
+    grace_period_passes(stranded["id"])
+
+    due = reconcile(load_event("reconcile-scheduled.json"), lambda_context)
+    deliver(resources, lambda_context)
+
+    assert early == {"requeued": 0, "settled": 0, "orphaned": 0}
+    assert due == {"requeued": 1, "settled": 0, "orphaned": 0}
+    assert emails_about(stranded["id"]) == 1
+    assert ticket_item(stranded["id"])["status"] == "CONFIRMED"
+
+
+def test_a_settled_ticket_leaves_the_reconciler_s_index_and_is_left_alone(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    settled = body(purchase(lambda_context))["ticketId"]
+    deliver(resources, lambda_context)
+
+    result = reconcile(load_event("reconcile-scheduled.json"), lambda_context)
+
+    assert "reconcileAfter" not in ticket_item(settled)
+    assert result["requeued"] == 0
+    assert queued(resources) == []
