@@ -30,16 +30,21 @@ def session(aws: None) -> boto3.Session:
     return boto3.Session(region_name=REGION)
 
 
-def test_seeding_fills_the_stack_s_table_and_seeding_again_changes_nothing(session: boto3.Session) -> None:
-    dynamodb = session.client("dynamodb")
-    dynamodb.create_table(
+@pytest.fixture
+def gigs_stack(session: boto3.Session) -> Any:
+    session.client("dynamodb").create_table(
         TableName="ticket-shop-GigsTable-1",
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
     deploy_stack({"GigsTableName": "ticket-shop-GigsTable-1"})
+    return session.resource("dynamodb").Table("ticket-shop-GigsTable-1")
 
+
+def test_seeding_fills_the_stack_s_table_and_seeding_again_changes_nothing(
+    session: boto3.Session, gigs_stack: Any
+) -> None:
     first = seed_stack(session, "ticket-shop")
     second = seed_stack(session, "ticket-shop")
 
@@ -48,6 +53,30 @@ def test_seeding_fills_the_stack_s_table_and_seeding_again_changes_nothing(sessi
     assert sorted(item["id"] for item in items) == sorted(gig["id"] for gig in load_gigs())
     queen: dict[str, Any] = next(item for item in items if item["id"] == "queen-wembley-1986")
     assert int(queen["capacity"]) == next(gig["capacity"] for gig in load_gigs() if gig["id"] == "queen-wembley-1986")
+    assert {int(item["sold"]) for item in items} == {0}
+
+
+def test_reseeding_a_live_stack_keeps_the_seats_it_has_sold_and_updates_the_rest(
+    session: boto3.Session, gigs_stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_stack(session, "ticket-shop")
+    gigs_stack.update_item(
+        Key={"id": "beatles-rooftop-london-1969"},
+        UpdateExpression="SET sold = :n",
+        ExpressionAttributeValues={":n": 42},
+    )
+    edited = [
+        {**gig, "description": "Now with a better description."} if gig["id"] == "beatles-rooftop-london-1969" else gig
+        for gig in load_gigs()
+    ]
+    monkeypatch.setattr("tools.seed.load_gigs", lambda: edited)
+
+    seed_stack(session, "ticket-shop")
+
+    rooftop = gigs_stack.get_item(Key={"id": "beatles-rooftop-london-1969"})["Item"]
+    assert int(rooftop["sold"]) == 42
+    assert rooftop["description"] == "Now with a better description."
+    assert int(rooftop["capacity"]) == 60
 
 
 @pytest.fixture
