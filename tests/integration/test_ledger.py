@@ -326,6 +326,21 @@ def test_a_retry_after_a_crash_between_seat_and_queue_gets_the_same_ticket_and_o
     assert ticket_item(stranded["id"])["status"] == "CONFIRMED"
 
 
+def test_a_retry_after_a_crash_with_the_key_reused_for_another_order_is_a_422(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    with crashing_before_the_queue(), pytest.raises(Crash):
+        purchase(cast(LambdaContext, DyingContext()), key="order-1")
+
+    # Powertools' record of the first attempt has expired: the ledger's key item is what catches this.
+    response = purchase(lambda_context, key="order-1", email="eve@example.com")
+
+    assert response["statusCode"] == 422
+    assert [error["field"] for error in body(response)["errors"]] == ["Idempotency-Key"]
+    assert len(tickets_of()) == 1
+    assert int(gig_item()["sold"]) == 1
+
+
 def test_without_a_retry_the_reconciler_gets_the_stranded_ticket_emailed(
     resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
