@@ -4,8 +4,18 @@
  */
 
 import { ApiError, getGig, purchase } from "./api.js";
-import { formatDate, formatNumber, formatPrice, formatTime, isPrice, parseIsoDate, text } from "./format.js";
-import { clearStatus, el, fillGigSummary, fillSlot, loadErrorMessage, setImage, showLoadError, showProgress } from "./ui.js";
+import { formatDate, formatNumber, formatPrice, formatTime, isPrice, parseIsoDate, text, ticketsLeft } from "./format.js";
+import {
+  clearStatus,
+  el,
+  fillGigSummary,
+  fillSlot,
+  fillTicketsLeft,
+  loadErrorMessage,
+  setImage,
+  showLoadError,
+  showProgress,
+} from "./ui.js";
 import { normaliseCardNumber, validateExpiry, validatePurchase } from "./validation.js";
 
 /** The purchase fields, in form order. Their names are the API's. */
@@ -40,6 +50,7 @@ const submitButton = /** @type {HTMLButtonElement} */ (form.querySelector("butto
 
 let busy = false;
 let submitLabel = submitButton.textContent || "Buy ticket";
+let gigId = "";
 
 /**
  * The form control for an API field name.
@@ -118,10 +129,42 @@ function renderGig(gig, requestedId) {
     `Map showing the ticket collection point at ${venue}: ${text(gig.collectionPoint)}`,
   );
 
-  /** @type {HTMLInputElement} */ (form.elements.namedItem("gigId")).value = text(gig.id) || requestedId;
+  gigId = text(gig.id) || requestedId;
+  /** @type {HTMLInputElement} */ (form.elements.namedItem("gigId")).value = gigId;
   submitLabel = isPrice(gig.price) ? `Buy ticket for ${price}` : "Buy ticket";
   submitButton.textContent = submitLabel;
+  if (ticketsLeft(gig.ticketsLeft) === 0) showSoldOut();
   article.hidden = false;
+}
+
+/**
+ * Replace the form with "Sold out", and say so wherever the page counts tickets.
+ * @param {{announce?: boolean}} [options] `announce`: the buyer just tried to buy; focus the news.
+ */
+function showSoldOut({ announce = false } = {}) {
+  fillTicketsLeft(article, 0);
+  for (const node of article.querySelectorAll("[data-slot-hide='sold-out']")) {
+    if (node instanceof HTMLElement) node.hidden = true;
+  }
+  const panel = el(
+    "div",
+    { id: "sold-out", class: "sold-out", tabindex: "-1", ...(announce ? { role: "alert" } : {}) },
+    el("p", { class: "sold-out__title" }, "Sold out"),
+    el("p", {}, "Every ticket for this gig has been sold."),
+    el("p", {}, el("a", { href: "./" }, "See the gigs still on sale")),
+  );
+  form.replaceWith(panel);
+  if (announce) panel.focus();
+}
+
+/** Show the gig's tickets left as the API counts them now (after a purchase), skipping the browser's copy. */
+async function refreshTicketsLeft() {
+  try {
+    const gig = await getGig(gigId, { fresh: true });
+    if (gig) fillTicketsLeft(article, gig.ticketsLeft);
+  } catch {
+    // The count shown is a few seconds stale at worst; the purchase is what matters.
+  }
 }
 
 /** Load the gig named in the URL. */
@@ -324,6 +367,16 @@ function showSuccess(ticketId, email) {
 }
 
 /**
+ * The fields an API error body names.
+ * @param {unknown} body
+ * @returns {string[]}
+ */
+function errorFields(body) {
+  const raw = body && typeof body === "object" && Array.isArray(body.errors) ? body.errors : [];
+  return raw.map((item) => (item && typeof item === "object" ? text(item.field) : ""));
+}
+
+/**
  * Act on the purchase API's answer.
  * @param {import("./api.js").ApiResponse} response
  * @param {string} email
@@ -332,6 +385,9 @@ function handleResponse({ status: code, ok, body }, email) {
   const message = body && typeof body === "object" ? text(body.message) : "";
   if (ok) {
     showSuccess(body && typeof body === "object" ? text(body.ticketId) : "", email);
+    refreshTicketsLeft();
+  } else if (code === 409 && errorFields(body).includes("gigId")) {
+    showSoldOut({ announce: true });
   } else if (code === 404) {
     showFormProblem(MESSAGES.gone, [el("p", {}, el("a", { href: "./" }, "See the gigs still on sale"))]);
   } else if (code === 413) {

@@ -9,6 +9,7 @@ import re
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -30,6 +31,8 @@ VALID_CARD = "4242 4242 4242 4242"
 LUHN_FAILS = "4242 4242 4242 4241"
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 CANT_REACH = "We can't reach the ticket service. Check your connection and try again."
+# Locally, a table is named after its logical id in template.yml.
+GIGS_TABLE, TICKETS_TABLE = "GigsTable", "TicketsTable"
 # The buy form's controls: label -> API field name, in form (and tab) order.
 FORM_LABELS = {
     "Full name": "name",
@@ -94,6 +97,52 @@ def _purchases(page: Page) -> list[Request]:
     posted: list[Request] = []
     page.on("request", lambda r: posted.append(r) if r.method == "POST" and r.url.endswith("/purchase") else None)
     return posted
+
+
+def _tickets_left(local_stack: RunningStack, gig_id: str) -> int:
+    """Seats not sold yet, as the gigs table counts them."""
+    item = local_stack.client("dynamodb").get_item(TableName=GIGS_TABLE, Key={"id": {"S": gig_id}})["Item"]
+    return int(item["capacity"]["N"]) - int(item.get("sold", {"N": "0"})["N"])
+
+
+@contextmanager
+def _sold_out(local_stack: RunningStack, gig_id: str) -> Iterator[None]:
+    """Every seat of the gig sold, as far as the gigs table knows; its count put back afterwards.
+
+    The stack is shared by the whole session, so a test sells out only a gig no other test buys.
+    """
+    dynamodb = local_stack.client("dynamodb")
+    key = {"id": {"S": gig_id}}
+    sold = dynamodb.get_item(TableName=GIGS_TABLE, Key=key)["Item"].get("sold", {"N": "0"})
+    dynamodb.update_item(
+        TableName=GIGS_TABLE,
+        Key=key,
+        UpdateExpression="SET sold = #capacity",
+        ExpressionAttributeNames={"#capacity": "capacity"},
+    )
+    try:
+        yield
+    finally:
+        dynamodb.update_item(
+            TableName=GIGS_TABLE,
+            Key=key,
+            UpdateExpression="SET sold = :sold",
+            ExpressionAttributeValues={":sold": sold},
+        )
+
+
+def _ledger_tickets_of(local_stack: RunningStack, email: str) -> list[str]:
+    """The ids of the tickets the ledger holds for a buyer."""
+    pages = (
+        local_stack.client("dynamodb")
+        .get_paginator("scan")
+        .paginate(
+            TableName=TICKETS_TABLE,
+            FilterExpression="buyerEmail = :email",
+            ExpressionAttributeValues={":email": {"S": email}},
+        )
+    )
+    return [item["id"]["S"] for page in pages for item in page["Items"]]
 
 
 def test_the_home_page_lists_every_gig_as_a_card_linking_to_its_page(page: Page, local_stack: RunningStack) -> None:
@@ -325,3 +374,89 @@ def test_the_pages_fit_a_320_pixel_wide_screen_without_scrolling_sideways(
 
     # Then nothing is wider than the screen
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def _tickets_left_text(count: int) -> str:
+    return "Sold out" if count == 0 else f"{count:,} {'ticket' if count == 1 else 'tickets'} left"
+
+
+def test_each_gig_card_and_gig_page_shows_the_tickets_left_and_a_purchase_takes_one(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given the seats the gigs table has not sold yet
+    gig = GIGS[5]
+    left = {g["id"]: _tickets_left(local_stack, g["id"]) for g in GIGS}
+
+    # When a buyer opens the home page, then every card says how many tickets are left
+    page.goto(f"{local_stack.frontend_url}/")
+    cards = page.locator("#gig-list li.gig-card")
+    expect(cards).to_have_count(len(GIGS))
+    for g in GIGS:
+        card = cards.filter(has=page.get_by_role("link", name=g["bandName"], exact=True))
+        expect(card.locator("[data-slot='ticketsLeft']")).to_have_text(_tickets_left_text(left[g["id"]]))
+
+    # And the gig's own page says it too
+    page.locator("#gig-list li.gig-card").get_by_role("link", name=gig["bandName"], exact=True).click()
+    tickets_left = page.locator("#gig [data-slot='ticketsLeft']")
+    expect(tickets_left).to_have_text(_tickets_left_text(left[gig["id"]]))
+
+    # When the buyer buys a ticket
+    _fill_order(page, _buyer_email())
+    _submit(page)
+    expect(page.locator("#ticket-id")).to_have_text(UUID4)
+
+    # Then the page counts one ticket fewer, and still does once reloaded
+    expect(tickets_left).to_have_text(_tickets_left_text(left[gig["id"]] - 1))
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text(gig["bandName"])
+    expect(tickets_left).to_have_text(_tickets_left_text(left[gig["id"]] - 1))
+
+
+def test_a_sold_out_gig_says_sold_out_on_its_card_and_its_page_which_has_no_buy_form(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given a gig with every seat sold
+    gig = GIGS[6]
+    with _sold_out(local_stack, gig["id"]):
+        # When a buyer opens the home page, then its card says "Sold out"
+        page.goto(f"{local_stack.frontend_url}/")
+        card = page.locator("#gig-list li.gig-card").filter(
+            has=page.get_by_role("link", name=gig["bandName"], exact=True)
+        )
+        expect(card).to_contain_text("Sold out")
+
+        # And on its page, "Sold out" stands where the buy form was, with a way to other gigs
+        card.get_by_role("link", name=gig["bandName"], exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(gig["bandName"])
+        expect(page.locator("#gig [data-slot='ticketsLeft']")).to_have_text("Sold out")
+        sold_out = page.locator("#sold-out")
+        expect(sold_out).to_contain_text("Every ticket for this gig has been sold.")
+        expect(page.locator("#buy-form")).to_have_count(0)
+        expect(page.get_by_role("button", name=re.compile("^Buy ticket"))).to_have_count(0)
+        expect(page.get_by_role("link", name="Buy a ticket")).to_be_hidden()
+        expect(sold_out.get_by_role("link", name="See the gigs still on sale")).to_have_attribute("href", "./")
+
+
+def test_a_gig_that_sells_out_before_the_buyer_submits_says_sold_out_in_place_of_the_form(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given a buyer filling in the form of a gig with seats left
+    gig = GIGS[7]
+    _open_gig(page, local_stack, gig["id"])
+    email = _buyer_email()
+    _fill_order(page, email)
+    # ...while the last seat goes to someone else
+    with _sold_out(local_stack, gig["id"]):
+        # When the buyer submits the order
+        with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/purchase")) as answer:
+            _submit(page)
+
+        # Then the API said it was sold out, and the page says so, in focus, where the form was
+        assert answer.value.status == 409
+        sold_out = page.get_by_role("alert").filter(has_text="Sold out")
+        expect(sold_out).to_have_id("sold-out")
+        expect(sold_out).to_be_focused()
+        expect(page.locator("#buy-form")).to_have_count(0)
+        expect(page.locator("#gig [data-slot='ticketsLeft']")).to_have_text("Sold out")
+        # ...and nothing was sold to the buyer
+        assert _ledger_tickets_of(local_stack, email) == []
