@@ -198,3 +198,25 @@ export async function getGig(id, { fresh = false } = {}) {
 export function purchase(payload) {
   return request("/purchase", { method: "POST", json: payload });
 }
+
+/** How long one ticket look-up may take: it is repeated every second or so. */
+export const TICKET_TIMEOUT_MS = 5000;
+
+/**
+ * Look a ticket up: where it is between RESERVED and CONFIRMED.
+ * @param {string} ticketId
+ * @returns {Promise<Record<string, unknown>|null>} The ticket, or null if the API says 404.
+ * @throws {ApiError}
+ */
+export async function getTicket(ticketId) {
+  const response = await request(`/tickets/${encodeURIComponent(ticketId)}`, {
+    cache: "no-store",
+    timeoutMs: TICKET_TIMEOUT_MS,
+  });
+  if (response.status === 404) return null;
+  if (!response.ok) {
+    throw new ApiError("http", `Unexpected status ${response.status}.`, response);
+  }
+  if (!isObject(response.body)) throw new ApiError("invalid", "The ticket was not understood.");
+  return response.body;
+}

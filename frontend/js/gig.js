@@ -3,7 +3,7 @@
  * @module gig
  */
 
-import { ApiError, getGig, purchase } from "./api.js";
+import { ApiError, getGig, getTicket, purchase } from "./api.js";
 import { formatDate, formatNumber, formatPrice, formatTime, isPrice, parseIsoDate, text, ticketsLeft } from "./format.js";
 import {
   clearStatus,
@@ -31,6 +31,10 @@ const FIELDS = [
 ];
 const EXPIRY_YEARS = 16;
 const BUSY_LABEL = "Buying…";
+// After the 202, the ticket is looked up every second for half a minute: the email is normally sent within a
+// second or two, and a buyer who waits longer than that needs a sentence, not a spinner.
+const POLL_EVERY_MS = 1000;
+const POLL_FOR_MS = 30000;
 const MESSAGES = {
   network: "We can't reach the ticket service. Check your connection and try again.",
   timeout:
@@ -41,6 +45,48 @@ const MESSAGES = {
   gone: "This gig is no longer available.",
   invalid: "Please check your details and try again.",
 };
+
+/**
+ * A ticket's status in words: a short label, and what it means for the buyer.
+ * @type {Record<string, {label: string, title?: string, detail: (email: HTMLElement) => (Node|string)[]}>}
+ */
+const TICKET_STATUSES = {
+  RESERVED: {
+    label: "Reserved — sending your confirmation email…",
+    detail: (email) => ["Your seat is booked. We're emailing your confirmation to ", email, "."],
+  },
+  CONFIRMED: {
+    label: "Email sent",
+    detail: (email) => [
+      "Your confirmation is on its way to ",
+      email,
+      ". If it isn't in your inbox in a few minutes, look in your spam folder.",
+    ],
+  },
+  PARKED: {
+    label: "Email not delivered",
+    detail: (email) => [
+      "Your seat is booked, but we couldn't email your confirmation to ",
+      email,
+      ". You don't need it: your ticket ID is all you need to collect your ticket.",
+    ],
+  },
+  RELEASED: {
+    label: "Ticket cancelled",
+    title: "Your ticket was cancelled",
+    detail: () => ["This ticket's seat was given back, so it can't be collected. Nothing was charged for it."],
+  },
+  // Not an API status: still RESERVED (or not found) when the page stops asking.
+  SLOW: {
+    label: "Reserved — your confirmation email is taking longer than usual",
+    detail: (email) => [
+      "Your seat is booked. The email to ",
+      email,
+      " should arrive soon; your ticket ID is all you need to collect your ticket.",
+    ],
+  },
+};
+const SETTLED = new Set(["CONFIRMED", "PARKED", "RELEASED"]);
 
 const status = /** @type {HTMLElement} */ (document.getElementById("status"));
 const article = /** @type {HTMLElement} */ (document.getElementById("gig"));
@@ -332,7 +378,27 @@ function setBusy(on) {
 }
 
 /**
- * Replace the form with the confirmation.
+ * @param {number} ms
+ * @returns {Promise<void>}
+ */
+function delay(ms) {
+  return new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
+}
+
+/**
+ * The fields an API error body names.
+ * @param {unknown} body
+ * @returns {string[]}
+ */
+function errorFields(body) {
+  const raw = body && typeof body === "object" && Array.isArray(body.errors) ? body.errors : [];
+  return raw.map((item) => (item && typeof item === "object" ? text(item.field) : ""));
+}
+
+/**
+ * Replace the form with the confirmation, then follow the ticket until its email is sent.
  * @param {string} ticketId
  * @param {string} email
  */
@@ -352,28 +418,62 @@ function showSuccess(ticketId, email) {
     });
     idLine.append(" ", copy, " ", copied);
   }
+  const title = el("h3", { class: "success__title" }, "You're going!");
+  const ticketStatus = el("div", { id: "ticket-status", class: "ticket-status", role: "status" });
+  const keep = el("p", {}, "Keep your ticket ID handy when you collect your ticket.");
   const panel = el(
     "div",
     { id: "purchase-success", class: "success", tabindex: "-1" },
-    el("h3", { class: "success__title" }, "You're going!"),
+    title,
     el("p", {}, "Your ticket ID:"),
     idLine,
-    el("p", {}, "A confirmation email is on its way to ", el("strong", {}, email), "."),
-    el("p", {}, "Keep your ticket ID handy when you collect your ticket."),
+    ticketStatus,
+    keep,
     el("p", {}, el("a", { href: "./" }, "Browse more gigs")),
   );
+
+  /** @param {keyof typeof TICKET_STATUSES} status */
+  const show = (status) => {
+    const words = TICKET_STATUSES[status];
+    ticketStatus.dataset.status = status;
+    ticketStatus.replaceChildren(
+      el("p", { class: "ticket-status__label" }, el("span", { class: "visually-hidden" }, "Status: "), words.label),
+      el("p", {}, ...words.detail(el("strong", {}, email))),
+    );
+    title.textContent = words.title ?? "You're going!";
+    keep.hidden = status === "RELEASED";
+  };
+  show("RESERVED");
   form.replaceWith(panel);
   panel.focus();
+  if (ticketId) followTicket(ticketId, show);
 }
 
 /**
- * The fields an API error body names.
- * @param {unknown} body
- * @returns {string[]}
+ * Ask for the ticket's status every {@link POLL_EVERY_MS} until it settles or {@link POLL_FOR_MS} pass.
+ * Only a change is shown, so the live region speaks once per step.
+ * @param {string} ticketId
+ * @param {(status: keyof typeof TICKET_STATUSES) => void} show
  */
-function errorFields(body) {
-  const raw = body && typeof body === "object" && Array.isArray(body.errors) ? body.errors : [];
-  return raw.map((item) => (item && typeof item === "object" ? text(item.field) : ""));
+async function followTicket(ticketId, show) {
+  const deadline = Date.now() + POLL_FOR_MS;
+  let shown = "RESERVED";
+  while (Date.now() + POLL_EVERY_MS <= deadline) {
+    await delay(POLL_EVERY_MS);
+    let status = "";
+    try {
+      status = text((await getTicket(ticketId))?.status);
+    } catch {
+      continue; // one missed look-up; the next may work
+    }
+    if (!Object.hasOwn(TICKET_STATUSES, status) || status === "SLOW") continue;
+    if (status !== shown) {
+      show(/** @type {keyof typeof TICKET_STATUSES} */ (status));
+      shown = status;
+    }
+    if (SETTLED.has(status)) return;
+  }
+  show("SLOW");
 }
 
 /**
