@@ -190,13 +190,28 @@ export async function getGig(id, { fresh = false } = {}) {
 }
 
 /**
+ * A new Idempotency-Key: a random UUID.
+ * @returns {string}
+ */
+export function newIdempotencyKey() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  // randomUUID exists only in secure contexts (https, localhost); getRandomValues everywhere.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+  bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
  * Submit a purchase. The caller interprets the status (202, 400, 404, 409, 413, 422, 429, 5xx).
  * @param {Record<string, string|boolean>} payload
+ * @param {string} idempotencyKey The same key for every attempt at this one order.
  * @returns {Promise<ApiResponse>}
  * @throws {ApiError} kind "config", "network" or "timeout".
  */
-export function purchase(payload) {
-  return request("/purchase", { method: "POST", json: payload });
+export function purchase(payload, idempotencyKey) {
+  return request("/purchase", { method: "POST", json: payload, headers: { "Idempotency-Key": idempotencyKey } });
 }
 
 /** How long one ticket look-up may take: it is repeated every second or so. */

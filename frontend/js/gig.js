@@ -3,7 +3,7 @@
  * @module gig
  */
 
-import { ApiError, getGig, getTicket, purchase } from "./api.js";
+import { ApiError, getGig, getTicket, newIdempotencyKey, purchase } from "./api.js";
 import { formatDate, formatNumber, formatPrice, formatTime, isPrice, parseIsoDate, text, ticketsLeft } from "./format.js";
 import {
   clearStatus,
@@ -31,14 +31,24 @@ const FIELDS = [
 ];
 const EXPIRY_YEARS = 16;
 const BUSY_LABEL = "Buying…";
+const IDEMPOTENCY_KEY = "Idempotency-Key";
+// "Still processing this key" (409) is retried this many times, after the answer's Retry-After.
+const IN_PROGRESS_RETRIES = 3;
+const RETRY_AFTER_DEFAULT_SECONDS = 1; // when the header is missing or unreadable (CORS exposes it only if told)
+const RETRY_AFTER_MAX_SECONDS = 10;
 // After the 202, the ticket is looked up every second for half a minute: the email is normally sent within a
 // second or two, and a buyer who waits longer than that needs a sentence, not a spinner.
 const POLL_EVERY_MS = 1000;
 const POLL_FOR_MS = 30000;
+const AGAIN_WHY = "it won't buy you a second ticket.";
+const AGAIN = `Send the same order again: ${AGAIN_WHY}`;
 const MESSAGES = {
-  network: "We can't reach the ticket service. Check your connection and try again.",
-  timeout:
-    "The ticket service took too long to answer. If no confirmation email arrives in a few minutes, please try again.",
+  network:
+    "We can't reach the ticket service, so we don't know if your order went through. Check your connection. " +
+    AGAIN,
+  timeout: `The ticket service took too long to answer, so we don't know if your order went through. ${AGAIN}`,
+  inProgress: `Your order is still being processed. Wait a moment, then send the same order again: ${AGAIN_WHY}`,
+  keyReused: "We couldn't tell this order from an earlier one. Please try again.",
   unavailable:
     "We couldn't complete your purchase right now. Nothing was charged. Please try again in a moment.",
   tooLarge: "Your order is too large to process. Please shorten your details and try again.",
@@ -97,6 +107,14 @@ const submitButton = /** @type {HTMLButtonElement} */ (form.querySelector("butto
 let busy = false;
 let submitLabel = submitButton.textContent || "Buy ticket";
 let gigId = "";
+
+/**
+ * The order last sent and its Idempotency-Key. A key names one order: a retry of the same order (a double
+ * submit, a retry after a lost answer) reuses it; a changed order is a new one, with a new key (the API
+ * answers 422 to a key reused for a different order).
+ * @type {{order: string, key: string}|null}
+ */
+let sent = null;
 
 /**
  * The form control for an API field name.
@@ -388,6 +406,17 @@ function delay(ms) {
 }
 
 /**
+ * The Idempotency-Key for this order: the one it was first sent with, or a new one for a new order.
+ * @param {Record<string, string|boolean>} payload
+ * @returns {string}
+ */
+function idempotencyKeyFor(payload) {
+  const order = JSON.stringify(payload);
+  if (sent === null || sent.order !== order) sent = { order, key: newIdempotencyKey() };
+  return sent.key;
+}
+
+/**
  * The fields an API error body names.
  * @param {unknown} body
  * @returns {string[]}
@@ -395,6 +424,39 @@ function delay(ms) {
 function errorFields(body) {
   const raw = body && typeof body === "object" && Array.isArray(body.errors) ? body.errors : [];
   return raw.map((item) => (item && typeof item === "object" ? text(item.field) : ""));
+}
+
+/**
+ * True for the 409 that means "an order with this key is still being processed".
+ * @param {import("./api.js").ApiResponse} response
+ */
+function keyInProgress({ status: code, body }) {
+  return code === 409 && errorFields(body).includes(IDEMPOTENCY_KEY);
+}
+
+/**
+ * How long the API asks us to wait, in ms (seconds form only; bounded).
+ * @param {Headers} headers
+ * @returns {number}
+ */
+function retryAfterMs(headers) {
+  const value = headers.get("Retry-After")?.trim() ?? "";
+  const seconds = /^\d+$/.test(value) ? Number(value) : RETRY_AFTER_DEFAULT_SECONDS;
+  return Math.min(Math.max(seconds, 1), RETRY_AFTER_MAX_SECONDS) * 1000;
+}
+
+/**
+ * Send the order, with its key; while the API says that key is still in progress, wait and ask again.
+ * @param {Record<string, string|boolean>} payload
+ * @returns {Promise<import("./api.js").ApiResponse>}
+ */
+async function sendOrder(payload) {
+  const key = idempotencyKeyFor(payload);
+  for (let retries = 0; ; retries += 1) {
+    const response = await purchase(payload, key);
+    if (!keyInProgress(response) || retries >= IN_PROGRESS_RETRIES) return response;
+    await delay(retryAfterMs(response.headers));
+  }
 }
 
 /**
@@ -481,17 +543,24 @@ async function followTicket(ticketId, show) {
  * @param {import("./api.js").ApiResponse} response
  * @param {string} email
  */
-function handleResponse({ status: code, ok, body }, email) {
+function handleResponse(response, email) {
+  const { status: code, ok, body } = response;
   const message = body && typeof body === "object" ? text(body.message) : "";
   if (ok) {
+    sent = null;
     showSuccess(body && typeof body === "object" ? text(body.ticketId) : "", email);
     refreshTicketsLeft();
+  } else if (keyInProgress(response)) {
+    showFormProblem(MESSAGES.inProgress);
   } else if (code === 409 && errorFields(body).includes("gigId")) {
     showSoldOut({ announce: true });
   } else if (code === 404) {
     showFormProblem(MESSAGES.gone, [el("p", {}, el("a", { href: "./" }, "See the gigs still on sale"))]);
   } else if (code === 413) {
     showFormProblem(MESSAGES.tooLarge);
+  } else if ((code === 400 || code === 422) && errorFields(body).includes(IDEMPOTENCY_KEY)) {
+    sent = null; // the key is spoiled for this order: the next attempt gets a new one
+    showFormProblem(MESSAGES.keyReused);
   } else if (code === 400 || code === 422) {
     const errors = serverErrors(body);
     if (errors.length > 0) showFieldErrors(errors, message || MESSAGES.invalid);
@@ -515,11 +584,13 @@ async function onSubmit(event) {
     return;
   }
 
+  // Busy before the first await: a second click or Enter finds the button disabled and sends nothing.
   setBusy(true);
+  const payload = toPayload(fields);
   try {
-    const response = await purchase(toPayload(fields));
+    const response = await sendOrder(payload);
     setBusy(false);
-    handleResponse(response, fields.email.trim());
+    handleResponse(response, text(payload.email));
   } catch (error) {
     setBusy(false);
     const kind = error instanceof ApiError ? error.kind : "network";

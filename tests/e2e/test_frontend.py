@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from email import message_from_bytes, policy
 from typing import Any
 
 import boto3
@@ -99,6 +100,15 @@ def _purchases(page: Page) -> list[Request]:
     return posted
 
 
+def _is_order(route: Route) -> bool:
+    return route.request.method == "POST"
+
+
+def _keys(posted: list[Request]) -> list[str | None]:
+    """The Idempotency-Key of each order posted."""
+    return [request.headers.get("idempotency-key") for request in posted]
+
+
 def _tickets_left(local_stack: RunningStack, gig_id: str) -> int:
     """Seats not sold yet, as the gigs table counts them."""
     item = local_stack.client("dynamodb").get_item(TableName=GIGS_TABLE, Key={"id": {"S": gig_id}})["Item"]
@@ -143,6 +153,25 @@ def _ledger_tickets_of(local_stack: RunningStack, email: str) -> list[str]:
         )
     )
     return [item["id"]["S"] for page in pages for item in page["Items"]]
+
+
+def _emails_to(local_stack: RunningStack, email: str) -> list[str]:
+    """The outbox's emails to a buyer, by file name."""
+    sent = [
+        (path, message_from_bytes(path.read_bytes(), policy=policy.default))
+        for path in local_stack.outbox.glob("*.eml")
+    ]
+    return sorted(path.name for path, message in sent if message["To"] == email)
+
+
+def _expect_one_ticket_emailed(page: Page, local_stack: RunningStack, email: str) -> str:
+    """The ticket the page shows reached "Email sent"; it is the buyer's only ticket, and was emailed once."""
+    expect(page.locator("#ticket-status")).to_contain_text("Email sent")
+    ticket_id = page.locator("#ticket-id").inner_text()
+    local_stack.wait_for_email(ticket_id)
+    assert _ledger_tickets_of(local_stack, email) == [ticket_id]
+    assert len(_emails_to(local_stack, email)) == 1
+    return ticket_id
 
 
 def test_the_home_page_lists_every_gig_as_a_card_linking_to_its_page(page: Page, local_stack: RunningStack) -> None:
@@ -464,6 +493,152 @@ def test_a_gig_that_sells_out_before_the_buyer_submits_says_sold_out_in_place_of
         expect(page.locator("#gig [data-slot='ticketsLeft']")).to_have_text("Sold out")
         # ...and nothing was sold to the buyer
         assert _ledger_tickets_of(local_stack, email) == []
+
+
+def test_a_double_click_on_buy_sends_one_order_and_the_buyer_gets_one_ticket_and_one_email(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given a filled-in order
+    _open_gig(page, local_stack, GIGS[8]["id"])
+    posted = _purchases(page)
+    email = _buyer_email()
+    _fill_order(page, email)
+
+    # When the buyer double-clicks "Buy"
+    page.get_by_role("button", name=re.compile("^Buy ticket")).dblclick()
+
+    # Then one ticket reaches "Email sent", the buyer's only ticket, emailed once
+    _expect_one_ticket_emailed(page, local_stack, email)
+    # ...from one order, with an Idempotency-Key
+    (key,) = _keys(posted)
+    assert key is not None
+    assert UUID4.match(key)
+
+
+def test_an_order_whose_answer_was_lost_is_sent_again_with_its_key_and_gets_the_same_ticket(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given an order that reaches the shop, whose answer the connection then loses
+    _open_gig(page, local_stack, GIGS[9]["id"])
+    posted = _purchases(page)
+    lost: list[dict[str, Any]] = []
+
+    def lose_the_first_answer(route: Route) -> None:
+        if not _is_order(route) or lost:
+            route.fallback()
+            return
+        lost.append(route.fetch().json())
+        route.abort("connectionreset")
+
+    page.route("**/purchase", lose_the_first_answer)
+    email = _buyer_email()
+    _fill_order(page, email)
+    _submit(page)
+    summary = page.locator("#form-errors")
+    expect(summary).to_contain_text("we don't know if your order went through")
+    expect(summary).to_be_focused()
+    expect(page.locator("#buy-form")).to_be_visible()
+
+    # When the buyer sends it again
+    _submit(page)
+
+    # Then the page shows the ticket the shop made the first time, emailed once, and no second one
+    expect(page.locator("#ticket-id")).to_have_text(lost[0]["ticketId"])
+    assert _expect_one_ticket_emailed(page, local_stack, email) == lost[0]["ticketId"]
+    # ...because both attempts carried the same Idempotency-Key
+    first, second = _keys(posted)
+    assert first is not None
+    assert first == second
+
+
+def test_a_changed_order_is_sent_with_a_new_key(page: Page, local_stack: RunningStack) -> None:
+    # Given an order the API refused for its address
+    _open_gig(page, local_stack, GIGS[2]["id"])
+    posted = _purchases(page)
+    _fill_order(page, "ada@example.invalid")
+    _submit(page)
+    expect(page.locator("#email-error")).to_contain_text("special-use or reserved name")
+
+    # When the buyer corrects the address and sends the order again
+    email = _buyer_email()
+    page.get_by_label("Email address").fill(email)
+    _submit(page)
+
+    # Then the corrected order is a new one, with a key of its own, and it buys the ticket
+    expect(page.locator("#ticket-id")).to_have_text(UUID4)
+    first, second = _keys(posted)
+    assert first is not None
+    assert second is not None
+    assert first != second
+
+
+def test_an_order_still_in_progress_is_asked_about_again_with_its_key_until_it_answers(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given the shop answers the first attempt with the API's "this key is still being processed"
+    _open_gig(page, local_stack, GIGS[10]["id"])
+    posted = _purchases(page)
+    in_progress = {
+        "message": "Idempotency-Key in use",
+        "errors": [{"field": "Idempotency-Key", "message": "An order with this key is still being processed"}],
+    }
+    answered: list[int] = []
+
+    def in_progress_once(route: Route) -> None:
+        if not _is_order(route) or answered:
+            route.fallback()
+            return
+        answered.append(409)
+        headers = {"Retry-After": "1", "Access-Control-Allow-Origin": local_stack.frontend_url}
+        route.fulfill(status=409, headers=headers, json=in_progress)
+
+    page.route("**/purchase", in_progress_once)
+    email = _buyer_email()
+    _fill_order(page, email)
+
+    # When the buyer submits the order once
+    _submit(page)
+
+    # Then the page asks again by itself, with the same key, and the buyer gets one ticket
+    expect(page.locator("#ticket-id")).to_have_text(UUID4)
+    first, second = _keys(posted)
+    assert first is not None
+    assert first == second
+    assert answered == [409]
+    _expect_one_ticket_emailed(page, local_stack, email)
+
+
+def test_an_order_still_in_progress_after_a_few_tries_tells_the_buyer_to_send_it_again_later(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given the shop keeps answering that the order's key is still being processed
+    _open_gig(page, local_stack, GIGS[13]["id"])
+    posted = _purchases(page)
+
+    def always_in_progress(route: Route) -> None:
+        if not _is_order(route):
+            route.fallback()
+            return
+        body = {"message": "Idempotency-Key in use", "errors": [{"field": "Idempotency-Key", "message": "In use"}]}
+        headers = {"Retry-After": "1", "Access-Control-Allow-Origin": local_stack.frontend_url}
+        route.fulfill(status=409, headers=headers, json=body)
+
+    page.route("**/purchase", always_in_progress)
+    _fill_order(page, _buyer_email())
+
+    # When the buyer submits the order once
+    _submit(page)
+
+    # Then, after asking a few times, the page says so plainly and keeps the form
+    summary = page.locator("#form-errors")
+    expect(summary).to_contain_text("Your order is still being processed.")
+    expect(summary).to_be_focused()
+    expect(page.locator("#buy-form")).to_be_visible()
+    # ...having asked only about this one order, under its one key
+    keys = _keys(posted)
+    assert len(keys) > 1
+    assert len(set(keys)) == 1
+    assert keys[0] is not None
 
 
 @pytest.mark.parametrize(
