@@ -115,25 +115,36 @@ export function loadSettings() {
  * @property {number} status HTTP status.
  * @property {boolean} ok True for 2xx.
  * @property {unknown} body Parsed JSON body, or null.
+ * @property {Headers} headers Response headers (cross-origin, only those CORS exposes).
+ */
+
+/**
+ * @typedef {object} RequestOptions
+ * @property {string} [method]
+ * @property {unknown} [json] A body to send as JSON.
+ * @property {Record<string, string>} [headers] Extra request headers.
+ * @property {RequestCache} [cache] The fetch cache mode.
+ * @property {number} [timeoutMs]
  */
 
 /**
  * Call the API. Resolves with any HTTP answer; rejects only if there was none.
  * @param {string} path API path, e.g. "/gigs".
- * @param {{method?: string, json?: unknown}} [options]
+ * @param {RequestOptions} [options]
  * @returns {Promise<ApiResponse>}
  * @throws {ApiError} kind "config", "network" or "timeout".
  */
-export async function request(path, { method = "GET", json } = {}) {
+export async function request(path, { method = "GET", json, headers = {}, cache, timeoutMs = TIMEOUT_MS } = {}) {
   const { apiBaseUrl } = await loadSettings();
   /** @type {RequestInit} */
-  const init = { method, headers: { Accept: "application/json" }, credentials: "omit" };
+  const init = { method, headers: { Accept: "application/json", ...headers }, credentials: "omit" };
+  if (cache) init.cache = cache;
   if (json !== undefined) {
     init.headers = { ...init.headers, "Content-Type": "application/json" };
     init.body = JSON.stringify(json);
   }
-  const response = await fetchWithTimeout(joinUrl(apiBaseUrl, path), init);
-  return { status: response.status, ok: response.ok, body: await readJson(response) };
+  const response = await fetchWithTimeout(joinUrl(apiBaseUrl, path), init, timeoutMs);
+  return { status: response.status, ok: response.ok, body: await readJson(response), headers: response.headers };
 }
 
 /**
@@ -154,7 +165,8 @@ export async function getGigs() {
   if (!response.ok) {
     throw new ApiError("http", `Unexpected status ${response.status}.`, response);
   }
-  const gigs = isObject(response.body) ? response.body.gigs : undefined;
+  // A bare array; `{"gigs": [...]}` is the API's earlier shape, still understood.
+  const gigs = isObject(response.body) ? response.body.gigs : response.body;
   if (!Array.isArray(gigs)) throw new ApiError("invalid", "The gig list was not understood.");
   return gigs.filter(isObject);
 }
@@ -162,11 +174,13 @@ export async function getGigs() {
 /**
  * Fetch one gig.
  * @param {string} id
+ * @param {{fresh?: boolean}} [options] `fresh`: skip the browser's cached copy (the API allows a few
+ *   seconds' reuse), and keep the answer for the next page load.
  * @returns {Promise<Record<string, unknown>|null>} The gig, or null if the API says 404.
  * @throws {ApiError}
  */
-export async function getGig(id) {
-  const response = await request(`/gigs/${encodeURIComponent(id)}`);
+export async function getGig(id, { fresh = false } = {}) {
+  const response = await request(`/gigs/${encodeURIComponent(id)}`, fresh ? { cache: "reload" } : {});
   if (response.status === 404) return null;
   if (!response.ok) {
     throw new ApiError("http", `Unexpected status ${response.status}.`, response);
@@ -176,11 +190,48 @@ export async function getGig(id) {
 }
 
 /**
- * Submit a purchase. The caller interprets the status (202, 400, 404, 413, 422, 429, 5xx).
+ * A new Idempotency-Key: a random UUID.
+ * @returns {string}
+ */
+export function newIdempotencyKey() {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  // randomUUID exists only in secure contexts (https, localhost); getRandomValues everywhere.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+  bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = [...bytes].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * Submit a purchase. The caller interprets the status (202, 400, 404, 409, 413, 422, 429, 5xx).
  * @param {Record<string, string|boolean>} payload
+ * @param {string} idempotencyKey The same key for every attempt at this one order.
  * @returns {Promise<ApiResponse>}
  * @throws {ApiError} kind "config", "network" or "timeout".
  */
-export function purchase(payload) {
-  return request("/purchase", { method: "POST", json: payload });
+export function purchase(payload, idempotencyKey) {
+  return request("/purchase", { method: "POST", json: payload, headers: { "Idempotency-Key": idempotencyKey } });
+}
+
+/** How long one ticket look-up may take: it is repeated every second or so. */
+export const TICKET_TIMEOUT_MS = 5000;
+
+/**
+ * Look a ticket up: where it is between RESERVED and CONFIRMED.
+ * @param {string} ticketId
+ * @returns {Promise<Record<string, unknown>|null>} The ticket, or null if the API says 404.
+ * @throws {ApiError}
+ */
+export async function getTicket(ticketId) {
+  const response = await request(`/tickets/${encodeURIComponent(ticketId)}`, {
+    cache: "no-store",
+    timeoutMs: TICKET_TIMEOUT_MS,
+  });
+  if (response.status === 404) return null;
+  if (!response.ok) {
+    throw new ApiError("http", `Unexpected status ${response.status}.`, response);
+  }
+  if (!isObject(response.body)) throw new ApiError("invalid", "The ticket was not understood.");
+  return response.body;
 }

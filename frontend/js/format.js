@@ -99,3 +99,24 @@ export function formatPrice(amount) {
 export function formatNumber(value) {
   return typeof value === "number" && Number.isFinite(value) ? numberFormat.format(value) : text(value);
 }
+
+/**
+ * A gig's `ticketsLeft` as a whole number of seats, or null if the API sent none it is worth showing.
+ * @param {unknown} value
+ * @returns {number|null}
+ */
+export function ticketsLeft(value) {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : null;
+}
+
+/**
+ * Say how many tickets are left: "Sold out", "1 ticket left", "72,000 tickets left".
+ * @param {unknown} value The API's `ticketsLeft`.
+ * @returns {string} "" if the value isn't a count of seats.
+ */
+export function formatTicketsLeft(value) {
+  const left = ticketsLeft(value);
+  if (left === null) return "";
+  if (left === 0) return "Sold out";
+  return `${numberFormat.format(left)} ${left === 1 ? "ticket" : "tickets"} left`;
+}

@@ -3,9 +3,19 @@
  * @module gig
  */
 
-import { ApiError, getGig, purchase } from "./api.js";
-import { formatDate, formatNumber, formatPrice, formatTime, isPrice, parseIsoDate, text } from "./format.js";
-import { clearStatus, el, fillGigSummary, fillSlot, loadErrorMessage, setImage, showLoadError, showProgress } from "./ui.js";
+import { ApiError, getGig, getTicket, newIdempotencyKey, purchase } from "./api.js";
+import { formatDate, formatNumber, formatPrice, formatTime, isPrice, parseIsoDate, text, ticketsLeft } from "./format.js";
+import {
+  clearStatus,
+  el,
+  fillGigSummary,
+  fillSlot,
+  fillTicketsLeft,
+  loadErrorMessage,
+  setImage,
+  showLoadError,
+  showProgress,
+} from "./ui.js";
 import { normaliseCardNumber, validateExpiry, validatePurchase } from "./validation.js";
 
 /** The purchase fields, in form order. Their names are the API's. */
@@ -21,16 +31,72 @@ const FIELDS = [
 ];
 const EXPIRY_YEARS = 16;
 const BUSY_LABEL = "Buying…";
+const IDEMPOTENCY_KEY = "Idempotency-Key";
+// "Still processing this key" (409) is retried this many times, after the answer's Retry-After.
+const IN_PROGRESS_RETRIES = 3;
+const RETRY_AFTER_DEFAULT_SECONDS = 1; // when the header is missing or unreadable (CORS exposes it only if told)
+const RETRY_AFTER_MAX_SECONDS = 10;
+// After the 202, the ticket is looked up every second for half a minute: the email is normally sent within a
+// second or two, and a buyer who waits longer than that needs a sentence, not a spinner.
+const POLL_EVERY_MS = 1000;
+const POLL_FOR_MS = 30000;
+const AGAIN_WHY = "it won't buy you a second ticket.";
+const AGAIN = `Send the same order again: ${AGAIN_WHY}`;
 const MESSAGES = {
-  network: "We can't reach the ticket service. Check your connection and try again.",
-  timeout:
-    "The ticket service took too long to answer. If no confirmation email arrives in a few minutes, please try again.",
+  network:
+    "We can't reach the ticket service, so we don't know if your order went through. Check your connection. " +
+    AGAIN,
+  timeout: `The ticket service took too long to answer, so we don't know if your order went through. ${AGAIN}`,
+  inProgress: `Your order is still being processed. Wait a moment, then send the same order again: ${AGAIN_WHY}`,
+  keyReused: "We couldn't tell this order from an earlier one. Please try again.",
   unavailable:
     "We couldn't complete your purchase right now. Nothing was charged. Please try again in a moment.",
   tooLarge: "Your order is too large to process. Please shorten your details and try again.",
   gone: "This gig is no longer available.",
   invalid: "Please check your details and try again.",
 };
+
+/**
+ * A ticket's status in words: a short label, and what it means for the buyer.
+ * @type {Record<string, {label: string, title?: string, detail: (email: HTMLElement) => (Node|string)[]}>}
+ */
+const TICKET_STATUSES = {
+  RESERVED: {
+    label: "Reserved — sending your confirmation email…",
+    detail: (email) => ["Your seat is booked. We're emailing your confirmation to ", email, "."],
+  },
+  CONFIRMED: {
+    label: "Email sent",
+    detail: (email) => [
+      "Your confirmation is on its way to ",
+      email,
+      ". If it isn't in your inbox in a few minutes, look in your spam folder.",
+    ],
+  },
+  PARKED: {
+    label: "Email not delivered",
+    detail: (email) => [
+      "Your seat is booked, but we couldn't email your confirmation to ",
+      email,
+      ". You don't need it: your ticket ID is all you need to collect your ticket.",
+    ],
+  },
+  RELEASED: {
+    label: "Ticket cancelled",
+    title: "Your ticket was cancelled",
+    detail: () => ["This ticket's seat was given back, so it can't be collected. Nothing was charged for it."],
+  },
+  // Not an API status: still RESERVED (or not found) when the page stops asking.
+  SLOW: {
+    label: "Reserved — your confirmation email is taking longer than usual",
+    detail: (email) => [
+      "Your seat is booked. The email to ",
+      email,
+      " should arrive soon; your ticket ID is all you need to collect your ticket.",
+    ],
+  },
+};
+const SETTLED = new Set(["CONFIRMED", "PARKED", "RELEASED"]);
 
 const status = /** @type {HTMLElement} */ (document.getElementById("status"));
 const article = /** @type {HTMLElement} */ (document.getElementById("gig"));
@@ -40,6 +106,15 @@ const submitButton = /** @type {HTMLButtonElement} */ (form.querySelector("butto
 
 let busy = false;
 let submitLabel = submitButton.textContent || "Buy ticket";
+let gigId = "";
+
+/**
+ * The order last sent and its Idempotency-Key. A key names one order: a retry of the same order (a double
+ * submit, a retry after a lost answer) reuses it; a changed order is a new one, with a new key (the API
+ * answers 422 to a key reused for a different order).
+ * @type {{order: string, key: string}|null}
+ */
+let sent = null;
 
 /**
  * The form control for an API field name.
@@ -118,10 +193,42 @@ function renderGig(gig, requestedId) {
     `Map showing the ticket collection point at ${venue}: ${text(gig.collectionPoint)}`,
   );
 
-  /** @type {HTMLInputElement} */ (form.elements.namedItem("gigId")).value = text(gig.id) || requestedId;
+  gigId = text(gig.id) || requestedId;
+  /** @type {HTMLInputElement} */ (form.elements.namedItem("gigId")).value = gigId;
   submitLabel = isPrice(gig.price) ? `Buy ticket for ${price}` : "Buy ticket";
   submitButton.textContent = submitLabel;
+  if (ticketsLeft(gig.ticketsLeft) === 0) showSoldOut();
   article.hidden = false;
+}
+
+/**
+ * Replace the form with "Sold out", and say so wherever the page counts tickets.
+ * @param {{announce?: boolean}} [options] `announce`: the buyer just tried to buy; focus the news.
+ */
+function showSoldOut({ announce = false } = {}) {
+  fillTicketsLeft(article, 0);
+  for (const node of article.querySelectorAll("[data-slot-hide='sold-out']")) {
+    if (node instanceof HTMLElement) node.hidden = true;
+  }
+  const panel = el(
+    "div",
+    { id: "sold-out", class: "sold-out", tabindex: "-1", ...(announce ? { role: "alert" } : {}) },
+    el("p", { class: "sold-out__title" }, "Sold out"),
+    el("p", {}, "Every ticket for this gig has been sold."),
+    el("p", {}, el("a", { href: "./" }, "See the gigs still on sale")),
+  );
+  form.replaceWith(panel);
+  if (announce) panel.focus();
+}
+
+/** Show the gig's tickets left as the API counts them now (after a purchase), skipping the browser's copy. */
+async function refreshTicketsLeft() {
+  try {
+    const gig = await getGig(gigId, { fresh: true });
+    if (gig) fillTicketsLeft(article, gig.ticketsLeft);
+  } catch {
+    // The count shown is a few seconds stale at worst; the purchase is what matters.
+  }
 }
 
 /** Load the gig named in the URL. */
@@ -289,7 +396,71 @@ function setBusy(on) {
 }
 
 /**
- * Replace the form with the confirmation.
+ * @param {number} ms
+ * @returns {Promise<void>}
+ */
+function delay(ms) {
+  return new Promise((resolve) => {
+    setTimeout(resolve, ms);
+  });
+}
+
+/**
+ * The Idempotency-Key for this order: the one it was first sent with, or a new one for a new order.
+ * @param {Record<string, string|boolean>} payload
+ * @returns {string}
+ */
+function idempotencyKeyFor(payload) {
+  const order = JSON.stringify(payload);
+  if (sent === null || sent.order !== order) sent = { order, key: newIdempotencyKey() };
+  return sent.key;
+}
+
+/**
+ * The fields an API error body names.
+ * @param {unknown} body
+ * @returns {string[]}
+ */
+function errorFields(body) {
+  const raw = body && typeof body === "object" && Array.isArray(body.errors) ? body.errors : [];
+  return raw.map((item) => (item && typeof item === "object" ? text(item.field) : ""));
+}
+
+/**
+ * True for the 409 that means "an order with this key is still being processed".
+ * @param {import("./api.js").ApiResponse} response
+ */
+function keyInProgress({ status: code, body }) {
+  return code === 409 && errorFields(body).includes(IDEMPOTENCY_KEY);
+}
+
+/**
+ * How long the API asks us to wait, in ms (seconds form only; bounded).
+ * @param {Headers} headers
+ * @returns {number}
+ */
+function retryAfterMs(headers) {
+  const value = headers.get("Retry-After")?.trim() ?? "";
+  const seconds = /^\d+$/.test(value) ? Number(value) : RETRY_AFTER_DEFAULT_SECONDS;
+  return Math.min(Math.max(seconds, 1), RETRY_AFTER_MAX_SECONDS) * 1000;
+}
+
+/**
+ * Send the order, with its key; while the API says that key is still in progress, wait and ask again.
+ * @param {Record<string, string|boolean>} payload
+ * @returns {Promise<import("./api.js").ApiResponse>}
+ */
+async function sendOrder(payload) {
+  const key = idempotencyKeyFor(payload);
+  for (let retries = 0; ; retries += 1) {
+    const response = await purchase(payload, key);
+    if (!keyInProgress(response) || retries >= IN_PROGRESS_RETRIES) return response;
+    await delay(retryAfterMs(response.headers));
+  }
+}
+
+/**
+ * Replace the form with the confirmation, then follow the ticket until its email is sent.
  * @param {string} ticketId
  * @param {string} email
  */
@@ -309,18 +480,62 @@ function showSuccess(ticketId, email) {
     });
     idLine.append(" ", copy, " ", copied);
   }
+  const title = el("h3", { class: "success__title" }, "You're going!");
+  const ticketStatus = el("div", { id: "ticket-status", class: "ticket-status", role: "status" });
+  const keep = el("p", {}, "Keep your ticket ID handy when you collect your ticket.");
   const panel = el(
     "div",
     { id: "purchase-success", class: "success", tabindex: "-1" },
-    el("h3", { class: "success__title" }, "You're going!"),
+    title,
     el("p", {}, "Your ticket ID:"),
     idLine,
-    el("p", {}, "A confirmation email is on its way to ", el("strong", {}, email), "."),
-    el("p", {}, "Keep your ticket ID handy when you collect your ticket."),
+    ticketStatus,
+    keep,
     el("p", {}, el("a", { href: "./" }, "Browse more gigs")),
   );
+
+  /** @param {keyof typeof TICKET_STATUSES} status */
+  const show = (status) => {
+    const words = TICKET_STATUSES[status];
+    ticketStatus.dataset.status = status;
+    ticketStatus.replaceChildren(
+      el("p", { class: "ticket-status__label" }, el("span", { class: "visually-hidden" }, "Status: "), words.label),
+      el("p", {}, ...words.detail(el("strong", {}, email))),
+    );
+    title.textContent = words.title ?? "You're going!";
+    keep.hidden = status === "RELEASED";
+  };
+  show("RESERVED");
   form.replaceWith(panel);
   panel.focus();
+  if (ticketId) followTicket(ticketId, show);
+}
+
+/**
+ * Ask for the ticket's status every {@link POLL_EVERY_MS} until it settles or {@link POLL_FOR_MS} pass.
+ * Only a change is shown, so the live region speaks once per step.
+ * @param {string} ticketId
+ * @param {(status: keyof typeof TICKET_STATUSES) => void} show
+ */
+async function followTicket(ticketId, show) {
+  const deadline = Date.now() + POLL_FOR_MS;
+  let shown = "RESERVED";
+  while (Date.now() + POLL_EVERY_MS <= deadline) {
+    await delay(POLL_EVERY_MS);
+    let status = "";
+    try {
+      status = text((await getTicket(ticketId))?.status);
+    } catch {
+      continue; // one missed look-up; the next may work
+    }
+    if (!Object.hasOwn(TICKET_STATUSES, status) || status === "SLOW") continue;
+    if (status !== shown) {
+      show(/** @type {keyof typeof TICKET_STATUSES} */ (status));
+      shown = status;
+    }
+    if (SETTLED.has(status)) return;
+  }
+  show("SLOW");
 }
 
 /**
@@ -328,14 +543,24 @@ function showSuccess(ticketId, email) {
  * @param {import("./api.js").ApiResponse} response
  * @param {string} email
  */
-function handleResponse({ status: code, ok, body }, email) {
+function handleResponse(response, email) {
+  const { status: code, ok, body } = response;
   const message = body && typeof body === "object" ? text(body.message) : "";
   if (ok) {
+    sent = null;
     showSuccess(body && typeof body === "object" ? text(body.ticketId) : "", email);
+    refreshTicketsLeft();
+  } else if (keyInProgress(response)) {
+    showFormProblem(MESSAGES.inProgress);
+  } else if (code === 409 && errorFields(body).includes("gigId")) {
+    showSoldOut({ announce: true });
   } else if (code === 404) {
     showFormProblem(MESSAGES.gone, [el("p", {}, el("a", { href: "./" }, "See the gigs still on sale"))]);
   } else if (code === 413) {
     showFormProblem(MESSAGES.tooLarge);
+  } else if ((code === 400 || code === 422) && errorFields(body).includes(IDEMPOTENCY_KEY)) {
+    sent = null; // the key is spoiled for this order: the next attempt gets a new one
+    showFormProblem(MESSAGES.keyReused);
   } else if (code === 400 || code === 422) {
     const errors = serverErrors(body);
     if (errors.length > 0) showFieldErrors(errors, message || MESSAGES.invalid);
@@ -359,11 +584,13 @@ async function onSubmit(event) {
     return;
   }
 
+  // Busy before the first await: a second click or Enter finds the button disabled and sends nothing.
   setBusy(true);
+  const payload = toPayload(fields);
   try {
-    const response = await purchase(toPayload(fields));
+    const response = await sendOrder(payload);
     setBusy(false);
-    handleResponse(response, fields.email.trim());
+    handleResponse(response, text(payload.email));
   } catch (error) {
     setBusy(false);
     const kind = error instanceof ApiError ? error.kind : "network";

@@ -5,7 +5,7 @@
  */
 
 import { ApiError } from "./api.js";
-import { formatDate, formatPrice, text } from "./format.js";
+import { formatDate, formatPrice, formatTicketsLeft, text, ticketsLeft } from "./format.js";
 
 /**
  * Create an element. String children become text nodes.
@@ -32,7 +32,8 @@ export function fillSlot(root, slot, value) {
 }
 
 /**
- * Fill the slots every view of a gig shows: band, venue, city, year, date of the show and price.
+ * Fill the slots every view of a gig shows: band, venue, city, year, date of the show, price and
+ * tickets left.
  * @param {ParentNode} root
  * @param {Record<string, unknown>} gig
  */
@@ -43,6 +44,21 @@ export function fillGigSummary(root, gig) {
   fillSlot(root, "year", text(gig.year));
   fillSlot(root, "date", formatDate(gig.date));
   fillSlot(root, "price", formatPrice(gig.price));
+  fillTicketsLeft(root, gig.ticketsLeft);
+}
+
+/**
+ * Show how many tickets are left ("Sold out" at 0); hide the slot if the API gave no usable count.
+ * @param {ParentNode} root
+ * @param {unknown} value The API's `ticketsLeft`.
+ */
+export function fillTicketsLeft(root, value) {
+  const shown = formatTicketsLeft(value);
+  for (const node of root.querySelectorAll("[data-slot='ticketsLeft']")) {
+    node.textContent = shown;
+    node.classList.toggle("availability--sold-out", ticketsLeft(value) === 0);
+    if (node instanceof HTMLElement) node.hidden = shown === "";
+  }
 }
 
 /**
