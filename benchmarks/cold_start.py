@@ -154,9 +154,17 @@ def main() -> None:
             )
         if args.importtime:
             for name, variants in found.items():
-                print(f"\n{name}: the {args.importtime} imports with the most time of their own (bytecode build)")
-                for microseconds, module in variants[0].importtime(args.runs)[: args.importtime]:
-                    print(f"  {microseconds / 1000:7.1f} ms  {module}")
+                modules = variants[0].importtime(args.runs)
+                packages: dict[str, float] = {}
+                for microseconds, module in modules:
+                    package = ".".join(module.split(".")[: 3 if module.startswith("aws_lambda_powertools.") else 1])
+                    packages[package] = packages.get(package, 0) + microseconds
+                print(f"\n{name} (bytecode build), median self time of {args.runs} `-X importtime` runs:")
+                print(f"  {'module':<52} {'ms':>6}    {'package (sum)':<40} {'ms':>6}")
+                by_package = sorted(((t, p) for p, t in packages.items()), reverse=True)
+                top = zip(modules[: args.importtime], by_package[: args.importtime], strict=False)
+                for (module_time, module), (package_time, package) in top:
+                    print(f"  {module:<52} {module_time / 1000:6.1f}    {package:<40} {package_time / 1000:6.1f}")
 
 
 if __name__ == "__main__":

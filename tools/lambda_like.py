@@ -94,8 +94,10 @@ def sam_build(build_dir: Path, architecture: str | None = None, cache: Path | No
     }
     if cache is not None:
         environment["FUNCTION_BUILD_CACHE"] = str(cache)
+    # samconfig.toml's settings (cached, parallel) as for `make build`: SAM looks for it beside the template only.
     # --cache-dir: SAM's own bookkeeping for this build stays beside it, away from .aws-sam's.
-    command = [SAM, "build", "--base-dir", ROOT, "--build-dir", build_dir, "--cache-dir", build_dir.parent / "cache"]
+    command = [SAM, "build", "--config-file", ROOT / "samconfig.toml", "--base-dir", ROOT]
+    command += ["--build-dir", build_dir, "--cache-dir", build_dir.parent / "cache"]
     result = subprocess.run(  # noqa: S603 (the venv's SAM CLI)
         [str(part) for part in command], cwd=ROOT, env=environment, capture_output=True, text=True, check=False
     )
