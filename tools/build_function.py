@@ -49,7 +49,7 @@ MANYLINUX = {
     "arm64": ["manylinux_2_34_aarch64", "manylinux_2_28_aarch64", "manylinux_2_17_aarch64", "manylinux2014_aarch64"],
     "x86_64": ["manylinux_2_34_x86_64", "manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"],
 }
-# The runtime's own SDK comes first on the path only if the artifact does not shadow it.
+# The runtime provides them; a copy in the artifact would shadow its SDK (/var/task comes first on the path).
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 # pip's records of the install; nothing reads them at run time. METADATA and entry_points.txt stay:
 # pydantic checks email-validator's version and looks for plugins, dnspython checks idna's version.
