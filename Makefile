@@ -52,7 +52,7 @@ format: venv ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-build: venv ## sam build (arm64 wheels, cached)
+build: venv ## sam build: arm64 wheels and Python 3.13 bytecode (functions/Makefile), dependencies cached
 	$(BIN)/sam build
 
 deploy: build ## sam deploy (the first time: `make deploy DEPLOY_ARGS=--guided`)
@@ -64,9 +64,10 @@ seed: venv ## Put data/gigs.json into the deployed stack's table (STACK_NAME=tic
 publish-frontend: venv ## Upload frontend/ to the deployed stack's bucket and invalidate CloudFront
 	$(BIN)/python -m tools.publish_frontend --stack-name $(STACK_NAME)
 
-bench: build ## Benchmarks: a worker batch against slow SES, handler import times, artifact sizes
+bench: build ## Benchmarks: cold init and warm purchase against bare boto3 handlers, zipped sizes, a worker batch
 	$(BIN)/python -m benchmarks.worker_batch
 	$(BIN)/python -m benchmarks.cold_start
+	$(BIN)/python -m benchmarks.warm_purchase
 
 invoke: venv ## Run one function on one event against the embedded AWS: make invoke FUNCTION=PurchaseFunction EVENT=events/purchase-valid.json
 	$(BIN)/python -m tools.local.invoke $(FUNCTION) $(EVENT)

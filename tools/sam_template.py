@@ -60,6 +60,16 @@ class Function:
         return str(self.properties["Handler"])
 
     @property
+    def runtime(self) -> str:
+        return str(self.properties["Runtime"])
+
+    @property
+    def architecture(self) -> str:
+        """`arm64` or `x86_64`: Lambda takes exactly one, and defaults to x86_64."""
+        (architecture,) = self.properties.get("Architectures", ["x86_64"])
+        return str(architecture)
+
+    @property
     def timeout(self) -> int:
         return int(self.properties.get("Timeout", 3))
 
