@@ -1,7 +1,7 @@
 """`make invoke` (`python -m tools.local.invoke`) on every sample event, against a fresh embedded AWS each.
 
 A new file in events/ without an expectation here fails the suite, so `make invoke EVENT=events/<any>.json`
-is always known to behave. The invocations run a few at a time (each starts its own embedded AWS and
+is always known to behave. The invocations run two at a time (each starts its own embedded AWS and
 function process), and each test reads its own.
 """
 
@@ -21,9 +21,9 @@ from tests.conftest import EVENTS, load_event
 from tools.catalogue import load_gigs, sample_tickets
 from tools.sam_template import ROOT
 
-# Each invocation imports moto, provisions the template and cold-starts a function: a few at once keep a
+# Each invocation imports moto, provisions the template and cold-starts a function: two at once keep a
 # 2-core machine busy without starving any of them past the 10 s init limit.
-AT_ONCE = 3
+AT_ONCE = 2
 SAMPLE_EVENTS = sorted(path.name for path in EVENTS.glob("*.json") if path.name != "env.json")
 
 
