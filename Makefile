@@ -33,8 +33,8 @@ chromium: ## Install Debian's Chromium for the browser tests, if missing
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-dev: venv ## Run the whole shop locally: embedded AWS, API on :3000, frontend on :8080
-	$(BIN)/python -m tools.local
+dev: venv ## Run the whole shop locally: embedded AWS, API on :3000, frontend on :8080 (options: DEV_ARGS=...)
+	$(BIN)/python -m tools.local $(DEV_ARGS)
 
 test: venv chromium ## Run every test: unit, integration (moto), template and build, local stack, browser
 	$(BIN)/pytest

@@ -1,11 +1,13 @@
 """template.yml, read the way SAM reads it: the one source of truth for tests and the local stack.
 
-Functions come with their `Globals` merged in; routes and queue mappings come from their `Events`;
+Functions come with their `Globals` merged in; routes, queue mappings and schedules come from their `Events`;
 `resolve` turns intrinsic functions into values given what the resources are called where they run.
 """
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -109,6 +111,40 @@ class QueueMapping:
     maximum_concurrency: int | None
 
 
+@dataclass(frozen=True)
+class FunctionSchedule:
+    """A `ScheduleV2` event (an EventBridge Scheduler schedule) or a `Schedule` event (an EventBridge rule)."""
+
+    function: str
+    name: str  # the event's name under the function's Events
+    event_type: str  # "ScheduleV2" or "Schedule"
+    expression: str  # rate(...), cron(...) or, for ScheduleV2, at(...)
+    input: Any  # the Input as the template writes it (intrinsics unresolved); None if it has none
+    enabled: bool
+    properties: dict[str, Any]  # all of them, as the template writes them
+
+    @property
+    def resource_name(self) -> str:
+        """The schedule's (or rule's) name: its `Name`, or the logical id SAM gives it, `<Function><Event>`."""
+        return str(self.properties.get("Name") or f"{self.function}{self.name}")
+
+    def rate(self) -> timedelta | None:
+        """How often a `rate(...)` schedule runs; None for `cron(...)` and `at(...)`.
+
+        Raises ValueError for a rate AWS would not take: a whole number above zero and minutes, hours or days
+        (either form of the unit is taken here; EventBridge rules want the singular for 1 and the plural else).
+        """
+        if not self.expression.startswith("rate("):
+            return None
+        found = _RATE.fullmatch(self.expression)
+        if not found or int(found["value"]) == 0:
+            raise ValueError(f"{self.function}.{self.name}: not a rate AWS takes: {self.expression}")
+        return timedelta(**{found["unit"] + "s": int(found["value"])})
+
+
+_RATE = re.compile(r"rate\((?P<value>\d+) (?P<unit>minute|hour|day)s?\)")
+
+
 class SamTemplate:
     def __init__(self, document: dict[str, Any] | None = None) -> None:
         self.document = document if document is not None else load()
@@ -131,6 +167,35 @@ class SamTemplate:
             value = (overrides or {}).get(name, spec.get("Default"))
             values[name] = str(value).split(",") if spec["Type"] == "CommaDelimitedList" else value
         return values
+
+    def parameter_errors(self, overrides: Mapping[str, str]) -> list[str]:
+        """Why CloudFormation would refuse these parameter values; empty if it would take them all."""
+        errors = []
+        specs = self.document.get("Parameters", {})
+        for name, value in overrides.items():
+            spec = specs.get(name)
+            if spec is None:
+                errors.append(f"{name}: the template has no such parameter ({', '.join(sorted(specs))})")
+                continue
+            if spec["Type"] == "Number":
+                try:
+                    number = float(value)
+                except ValueError:
+                    errors.append(f"{name}: must be a number, not {value!r}")
+                    continue
+                if "MinValue" in spec and number < float(spec["MinValue"]):
+                    errors.append(f"{name}: must be at least {spec['MinValue']}")
+                if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                    errors.append(f"{name}: must be at most {spec['MaxValue']}")
+            if "AllowedValues" in spec and value not in [str(allowed) for allowed in spec["AllowedValues"]]:
+                errors.append(f"{name}: must be one of {', '.join(map(str, spec['AllowedValues']))}")
+            if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], value):
+                errors.append(f"{name}: {spec.get('ConstraintDescription', 'must match ' + spec['AllowedPattern'])}")
+            if "MinLength" in spec and len(value) < int(spec["MinLength"]):
+                errors.append(f"{name}: must be at least {spec['MinLength']} characters")
+            if "MaxLength" in spec and len(value) > int(spec["MaxLength"]):
+                errors.append(f"{name}: must be at most {spec['MaxLength']} characters")
+        return errors
 
     @property
     def global_environment(self) -> dict[str, Any]:
@@ -168,6 +233,27 @@ class SamTemplate:
                     )
                 )
         return mappings
+
+    def schedules(self) -> list[FunctionSchedule]:
+        schedules = []
+        for function in self.functions.values():
+            for event_type, expression_key in (("ScheduleV2", "ScheduleExpression"), ("Schedule", "Schedule")):
+                for name, event in function.events(event_type).items():
+                    # `State` (ENABLED, DISABLED; a rule also has ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS),
+                    # or, for a rule, `Enabled`.
+                    state = str(event.get("State", "ENABLED"))
+                    schedules.append(
+                        FunctionSchedule(
+                            function=function.logical_id,
+                            name=name,
+                            event_type=event_type,
+                            expression=str(event[expression_key]),
+                            input=event.get("Input"),
+                            enabled=state.startswith("ENABLED") and event.get("Enabled", True) is not False,
+                            properties=event,
+                        )
+                    )
+        return schedules
 
     def http_api_cors(self) -> dict[str, Any]:
         (api,) = self.of_type("AWS::Serverless::HttpApi").values()

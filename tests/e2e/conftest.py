@@ -16,6 +16,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+# The session stack's schedules run this often (seconds), so a test sees the reconciler at work quickly.
+SCHEDULE_INTERVAL = 2
 # Generous, for a busy 2-core CI machine: an `expect` passes as soon as its condition holds.
 BROWSER_TIMEOUT_MS = 15_000
 expect.set_options(timeout=BROWSER_TIMEOUT_MS)
@@ -26,9 +28,11 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSta
     """The whole shop (`make dev`), once per session, on free ports, with its own outbox and logs.
 
     Failed messages come back after 1 s rather than the template's 180 s, so a poison message reaches the
-    dead-letter queue within seconds.
+    dead-letter queue within seconds; the schedules run every SCHEDULE_INTERVAL seconds.
     """
-    stack = start_stack(tmp_path_factory.mktemp("local-stack"), "--visibility-timeout=1")
+    stack = start_stack(
+        tmp_path_factory.mktemp("local-stack"), "--visibility-timeout=1", f"--schedule-interval={SCHEDULE_INTERVAL}"
+    )
     try:
         yield stack
     finally:

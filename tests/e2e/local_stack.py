@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from tools.sam_template import ROOT
+from tools.catalogue import sample_tickets
+from tools.sam_template import ROOT, SamTemplate
 
 START_TIMEOUT_SECONDS = 60  # a cold CI machine imports moto, boto3 and three functions
 STOP_TIMEOUT_SECONDS = 10
@@ -134,6 +135,27 @@ class RunningStack:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+
+    def table(self, logical_id: str) -> Any:
+        """A boto3 Table of the stack's embedded DynamoDB; locally, a table is named after its logical id."""
+        return boto3.resource(
+            "dynamodb",
+            endpoint_url=self.aws_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).Table(logical_id)
+
+    def reserve_ticket(self, ticket_id: str, reconcile_after: str = "2999-01-01T00:00:00.000Z") -> dict[str, Any]:
+        """Record `ticket_id` RESERVED in the ticket ledger, as a purchase does (the first sample ticket's buyer
+        and gig); the worker emails no ticket the ledger does not hold. Returns the item.
+
+        `reconcile_after`: when the reconciler takes it for stuck (by default, not in this test's lifetime).
+        """
+        ledger = SamTemplate().functions["PurchaseFunction"].environment["TICKETS_TABLE_NAME"]["Ref"]
+        item = {**sample_tickets()[0], "id": ticket_id, "reconcileAfter": reconcile_after}
+        self.table(ledger).put_item(Item=item)
+        return item
 
     def queue_url(self, logical_id: str) -> str:
         """Locally, a queue is named after its logical id in template.yml."""

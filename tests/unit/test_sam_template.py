@@ -58,3 +58,101 @@ def test_list_parameters_read_as_lists() -> None:
         "https://a.example.com",
         "https://b.example.com",
     ]
+
+
+def _template_with_events(events: dict[str, object]) -> SamTemplate:
+    function = {"Type": "AWS::Serverless::Function", "Properties": {"Handler": "app.handler", "Events": events}}
+    return SamTemplate({"Resources": {"Job": function}})
+
+
+def test_schedules_are_read_from_schedulev2_and_schedule_events() -> None:
+    # Given a function with a Scheduler schedule, a disabled one and an EventBridge rule
+    template = _template_with_events(
+        {
+            "Nightly": {"Type": "ScheduleV2", "Properties": {"ScheduleExpression": "cron(0 3 * * ? *)", "Input": "{}"}},
+            "Paused": {"Type": "ScheduleV2", "Properties": {"ScheduleExpression": "rate(1 hour)", "State": "DISABLED"}},
+            "Hourly": {"Type": "Schedule", "Properties": {"Schedule": "rate(1 hour)", "Name": "hourly-job"}},
+            "Off": {"Type": "Schedule", "Properties": {"Schedule": "rate(2 days)", "Enabled": False}},
+            "Api": {"Type": "HttpApi", "Properties": {"Method": "GET", "Path": "/"}},
+        }
+    )
+
+    # When
+    schedules = {schedule.name: schedule for schedule in template.schedules()}
+
+    # Then each is read with its type, expression, input and state, and the name SAM gives it
+    assert sorted(schedules) == ["Hourly", "Nightly", "Off", "Paused"]
+    nightly, paused, hourly, off = (schedules[name] for name in ("Nightly", "Paused", "Hourly", "Off"))
+    assert (nightly.function, nightly.event_type, nightly.expression, nightly.input) == (
+        "Job",
+        "ScheduleV2",
+        "cron(0 3 * * ? *)",
+        "{}",
+    )
+    assert (nightly.enabled, paused.enabled, hourly.enabled, off.enabled) == (True, False, True, False)
+    assert (nightly.resource_name, hourly.resource_name) == ("JobNightly", "hourly-job")
+    assert (hourly.event_type, hourly.expression, hourly.input) == ("Schedule", "rate(1 hour)", None)
+
+
+@pytest.mark.parametrize(
+    ("expression", "seconds"),
+    [
+        ("rate(1 minute)", 60),
+        ("rate(5 minutes)", 300),
+        ("rate(2 hours)", 7200),
+        ("rate(1 day)", 86400),
+        ("cron(0/5 * * * ? *)", None),
+        ("at(2026-11-23T18:30:00)", None),
+    ],
+)
+def test_a_rate_is_read_as_a_period_and_cron_or_at_as_none(expression: str, seconds: int | None) -> None:
+    (schedule,) = _template_with_events(
+        {"Tick": {"Type": "ScheduleV2", "Properties": {"ScheduleExpression": expression}}}
+    ).schedules()
+
+    rate = schedule.rate()
+
+    assert (rate.total_seconds() if rate else None) == seconds
+
+
+@pytest.mark.parametrize("expression", ["rate(0 minutes)", "rate(5 seconds)", "rate(1.5 hours)", "rate(5minutes)"])
+def test_a_rate_aws_would_refuse_is_an_error(expression: str) -> None:
+    (schedule,) = _template_with_events(
+        {"Tick": {"Type": "ScheduleV2", "Properties": {"ScheduleExpression": expression}}}
+    ).schedules()
+
+    with pytest.raises(ValueError, match="not a rate AWS takes"):
+        schedule.rate()
+
+
+def test_parameter_overrides_within_the_templates_constraints_are_taken() -> None:
+    template = SamTemplate()
+    number = next(name for name, spec in template.document["Parameters"].items() if "MinValue" in spec)
+    minimum = template.document["Parameters"][number]["MinValue"]
+
+    assert template.parameter_errors({number: str(minimum)}) == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "value", "error"),
+    [
+        ({"Type": "Number", "MinValue": 60}, "59", "must be at least 60"),
+        ({"Type": "Number", "MaxValue": 10}, "11", "must be at most 10"),
+        ({"Type": "Number"}, "ten", "must be a number, not 'ten'"),
+        ({"Type": "Number", "AllowedValues": [1, 3, 5]}, "2", "must be one of 1, 3, 5"),
+        ({"Type": "String", "AllowedPattern": "^[a-z]+$", "ConstraintDescription": "lower case"}, "A", "lower case"),
+        ({"Type": "String", "MaxLength": 3}, "abcd", "must be at most 3 characters"),
+    ],
+)
+def test_parameter_overrides_the_template_would_refuse_are_named_with_the_reason(
+    spec: dict[str, object], value: str, error: str
+) -> None:
+    template = SamTemplate({"Parameters": {"Setting": spec}, "Resources": {}})
+
+    assert template.parameter_errors({"Setting": value}) == [f"Setting: {error}"]
+
+
+def test_an_override_of_a_parameter_the_template_does_not_have_is_refused() -> None:
+    template = SamTemplate({"Parameters": {"Setting": {"Type": "String"}}, "Resources": {}})
+
+    assert template.parameter_errors({"Settings": "x"}) == ["Settings: the template has no such parameter (Setting)"]

@@ -11,6 +11,7 @@ from types import FrameType
 from tools.local.aws import PortInUse
 from tools.local.console import Console
 from tools.local.stack import LocalStack, StackOptions
+from tools.sam_template import SamTemplate
 
 
 def parse_args(argv: list[str] | None = None) -> StackOptions:
@@ -40,8 +41,31 @@ def parse_args(argv: list[str] | None = None) -> StackOptions:
         help="the mapped queues' VisibilityTimeout here, so failed messages come back in seconds rather than "
         "minutes (default: %(default)s; the template's value applies on AWS)",
     )
+    parser.add_argument(
+        "--schedule-interval",
+        type=int,
+        default=defaults.schedule_interval,
+        metavar="SECONDS",
+        help="how often the template's schedules run here (default: %(default)s); 0: each rate(...) at its own "
+        "rate, and cron(...) and at(...) schedules not at all",
+    )
+    parser.add_argument(
+        "--parameter-overrides",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="template parameters, as `sam deploy` takes them, e.g. ReconcileAfterSeconds=60 to have the reconciler "
+        "requeue a stuck ticket a minute after its purchase rather than ten (default: the template's defaults)",
+    )
     parser.add_argument("--verbose", action="store_true", help="print the functions' logs here too")
     args = parser.parse_args(argv)
+    if args.schedule_interval < 0:
+        parser.error("--schedule-interval: 0 or more seconds")
+    overrides = dict(override.partition("=")[::2] for override in args.parameter_overrides)
+    if malformed := [override for override in args.parameter_overrides if "=" not in override]:
+        parser.error(f"--parameter-overrides: NAME=VALUE, not {' '.join(malformed)}")
+    if errors := SamTemplate().parameter_errors(overrides):
+        parser.error("--parameter-overrides: " + "; ".join(errors))
     return StackOptions(
         api_port=args.api_port,
         frontend_port=args.frontend_port,
@@ -49,6 +73,8 @@ def parse_args(argv: list[str] | None = None) -> StackOptions:
         outbox_dir=args.outbox,
         logs_dir=args.logs,
         visibility_timeout=args.visibility_timeout,
+        schedule_interval=args.schedule_interval or None,
+        parameter_overrides=overrides,
         verbose=args.verbose,
     )
 

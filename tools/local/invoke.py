@@ -38,7 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     outbox_dir = Path(os.environ.get("OUTBOX_DIR", StackOptions().outbox_dir))
     outbox = Outbox(outbox_dir, aws.sent_emails, stderr, aws.send_email_request)
     try:
-        resources = provision(template, aws.session())
+        # The tickets the sample worker events confirm, and the reconciler's sample run requeues, are in the ledger.
+        resources = provision(template, aws.session(), sample_tickets=True)
         function = template.functions[args.function]
         config = FunctionConfig.from_template(function, resources.environment(function), aws.client_environment())
         runtime = FunctionRuntime(config, FunctionLog(path=None, echo=stderr.print))

@@ -170,6 +170,12 @@ class FunctionRuntime:
                 return Invocation(request_id, duration_ms, error=FunctionError.from_payload(result["error"]))
             return Invocation(request_id, duration_ms, response=result["response"])
 
+    @property
+    def pid(self) -> int | None:
+        """The execution environment's process id, while it has one: what a test kills to play a crash."""
+        with self._state_lock:
+            return self._child.pid if self._child else None
+
     def stop(self) -> None:
         """End the child; an invocation still running fails (its batch goes back to the queue)."""
         with self._state_lock:
@@ -231,6 +237,10 @@ class _Child:
         finally:
             os.close(write_end)  # the child holds it now; when the child dies, its results pipe ends
         return cls(process, os.fdopen(read_end, "rb"), log)
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     def wait_until_ready(self, timeout: float) -> FunctionError | None:
         try:

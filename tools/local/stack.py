@@ -1,14 +1,16 @@
 """The whole shop on your machine, from template.yml: what `make dev` runs, and what tests can start.
 
 The embedded AWS is provisioned from the template; each function runs in its own runtime with the
-environment the template gives it; the HTTP API, the queue's event source mapping, the outbox and the
-frontend sit around them. Nothing here names a queue, a table or a route: they all come from the template.
+environment the template gives it; the HTTP API, the queue's event source mapping, the schedules, the
+outbox and the frontend sit around them. Nothing here names a queue, a table, a route or a schedule: they
+all come from the template.
 """
 
 import errno
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Self
 
@@ -19,8 +21,9 @@ from tools.local.event_source import EventSourceMapping
 from tools.local.frontend import FrontendServer, security_headers
 from tools.local.outbox import Outbox
 from tools.local.runtime import FunctionConfig, FunctionLog, FunctionRuntime
-from tools.provision import LocalResources, provision
-from tools.sam_template import ROOT, SamTemplate
+from tools.local.scheduler import ScheduledRuns
+from tools.provision import ACCOUNT_ID, LocalResources, provision
+from tools.sam_template import ROOT, FunctionSchedule, SamTemplate
 
 STATE_DIR = ROOT / ".local"
 
@@ -37,6 +40,11 @@ class StackOptions:
     # The template's 180 s (6 x the worker's timeout) would make a failed message take 15 minutes to reach
     # the dead-letter queue; None keeps it.
     visibility_timeout: int | None = 10
+    # The template's schedules run this often here (rate(5 minutes) would leave you waiting); None runs each
+    # rate(...) schedule at its own rate, and cron(...) and at(...) schedules not at all.
+    schedule_interval: int | None = 30
+    # Template parameters, as `sam deploy --parameter-overrides` takes them; the template's defaults otherwise.
+    parameter_overrides: Mapping[str, str] = field(default_factory=dict)
     verbose: bool = False
     host: str = "127.0.0.1"
 
@@ -56,6 +64,7 @@ class LocalStack:
         self._api: LocalApi | None = None
         self._frontend: FrontendServer | None = None
         self._mappings: list[EventSourceMapping] = []
+        self._schedules: list[ScheduledRuns] = []
 
     def __enter__(self) -> Self:
         self.start()
@@ -86,6 +95,10 @@ class LocalStack:
         """A boto3 client for the embedded AWS."""
         return _started(self._aws).client(service)
 
+    def runtime(self, function: str) -> FunctionRuntime:
+        """The execution environment of the template's `function` (a logical id)."""
+        return self._runtimes[function]
+
     # --- Starting and stopping --------------------------------------------------------------------
 
     def start(self) -> None:
@@ -98,9 +111,11 @@ class LocalStack:
 
     def _start(self) -> None:
         options, template = self.options, self.template
+        if errors := template.parameter_errors(options.parameter_overrides):
+            raise InvalidParameters(errors)
         self._aws = aws = EmbeddedAws(options.aws_port, options.host)
         aws.start()
-        self.resources = resources = provision(template, aws.session())
+        self.resources = resources = provision(template, aws.session(), dict(options.parameter_overrides))
         self._shorten_visibility_timeouts()
         self._start_runtimes()
 
@@ -138,15 +153,33 @@ class LocalStack:
             self._mappings.append(poller)
             poller.start()
 
+        for schedule in template.schedules():
+            period = self.local_period(schedule)
+            if not schedule.enabled or period is None:
+                continue  # the summary says why
+            input_text = None if schedule.input is None else str(resources.resolve(schedule.input))
+            runtime = self._runtimes[schedule.function]
+            runs = ScheduledRuns(schedule, input_text, period, runtime.invoke, self.console, aws.region, ACCOUNT_ID)
+            self._schedules.append(runs)
+            runs.start()
+
+    def local_period(self, schedule: FunctionSchedule) -> timedelta | None:
+        """How often `schedule` runs here; None if it does not (a cron(...) or at(...) with no local interval)."""
+        if self.options.schedule_interval is not None:
+            return timedelta(seconds=self.options.schedule_interval)
+        return schedule.rate()
+
     def stop(self) -> None:
         """Stop in an order that loses nothing; safe after a failed start, and more than once.
 
-        No new batches, no new requests; then the runtimes (an invocation still running fails, and its
-        batch goes back to the queue, as after a crash); then the pollers; the outbox writes the last
-        emails; the embedded AWS goes last.
+        No new batches, runs or requests; then the runtimes (an invocation still running fails, and its
+        batch goes back to the queue, as after a crash); then the pollers and schedules; the outbox writes
+        the last emails; the embedded AWS goes last.
         """
         for mapping in self._mappings:
             mapping.stop_polling()
+        for runs in self._schedules:
+            runs.stop_scheduling()
         for server in (self._api, self._frontend):
             if server:
                 server.stop()
@@ -155,6 +188,9 @@ class LocalStack:
         for mapping in self._mappings:
             mapping.stop()
         self._mappings = []
+        for runs in self._schedules:
+            runs.stop()
+        self._schedules = []
         if self._outbox:
             self._outbox.stop()
             self._outbox = None
@@ -194,7 +230,8 @@ class LocalStack:
         indent = " " * 14
         lines = [f"  Frontend  {self.frontend_url}", f"  API       {self.api_url}"]
         routes = sorted(_started(self._api).router.routes, key=lambda route: (route.path, route.method))
-        lines += [f"{indent}{route.method:<6} {route.path:<16} -> {route.function}" for route in routes]
+        width = max((len(route.path) for route in routes), default=0)
+        lines += [f"{indent}{route.method:<6} {route.path:<{width}} -> {route.function}" for route in routes]
         lines.append(
             f"  AWS       {self.aws_endpoint}  (moto in this process; {_started(self._aws).region}, any credentials)"
         )
@@ -212,14 +249,44 @@ class LocalStack:
             if poller.max_receive_count:
                 receives, dead_letters = poller.max_receive_count, poller.dead_letter_queue
                 lines.append(f"{indent}after {receives} receives a message moves to {dead_letters}")
+        for schedule in self.template.schedules():
+            what = "EventBridge Scheduler" if schedule.event_type == "ScheduleV2" else "EventBridge rule"
+            event = "its Input" if schedule.input is not None else "no Input"
+            lines.append(
+                f"  Schedule  {schedule.name} -> {schedule.function}  ({schedule.event_type}: {what}, {event})"
+            )
+            lines.append(f"{indent}{self._describe_period(schedule)}")
+        for name, value in self.options.parameter_overrides.items():
+            default = self.template.document["Parameters"][name].get("Default")
+            lines.append(f"  Parameter {name}={value} here; the template's default is {default}")
         echoed = "" if self.options.verbose else "  (--verbose: here too)"
         lines.append(f"  Outbox    {display_path(self.outbox_dir)}/")
         lines.append(f"  Logs      {display_path(self.options.logs_dir)}/<Function>.log{echoed}")
         return lines
 
+    def _describe_period(self, schedule: FunctionSchedule) -> str:
+        """`runs every 30 s here; rate(5 minutes) on AWS`, or why it does not run."""
+        on_aws = f"{schedule.expression} on AWS"
+        if not schedule.enabled:
+            return f"disabled in the template: not run here either ({on_aws} once enabled)"
+        period = self.local_period(schedule)
+        if period is None:
+            return f"not run here: {on_aws}, which is not evaluated here (--schedule-interval runs it every N s)"
+        return f"runs every {_seconds(period)} here; {on_aws}"
+
     def ready_line(self) -> str:
         """One line that says the stack is ready, and where: for people, scripts and tests alike."""
         return f"Local stack ready: frontend {self.frontend_url}  api {self.api_url}  aws {self.aws_endpoint}"
+
+
+class InvalidParameters(ValueError):
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("parameters the template would refuse: " + "; ".join(errors))
+
+
+def _seconds(period: timedelta) -> str:
+    seconds = period.total_seconds()
+    return f"{int(seconds)} s" if seconds.is_integer() else f"{seconds} s"
 
 
 def _side_by_side[T, R](action: Callable[[T], R], items: Iterable[T]) -> list[R]:
