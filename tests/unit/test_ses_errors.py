@@ -4,10 +4,10 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
-from worker.adapters import SesMailer
+from worker.adapters import SEND_ATTEMPTS, SES_CONFIG, SesMailer
 from worker.delivery import EmailRejected
 from worker.email_content import Email
 
@@ -45,23 +45,85 @@ def test_a_sent_email_is_tagged_with_its_ticket_and_returns_ses_message_id(ses: 
     assert mailer.send("ada@example.com", EMAIL) == "m-1"
 
 
-@pytest.mark.parametrize(
-    ("code", "status"),
-    [
-        ("TooManyRequestsException", 429),
-        ("LimitExceededException", 400),
-        ("InternalFailure", 500),
-        ("ServiceUnavailable", 503),
-    ],
-)
-def test_throttling_and_server_errors_stay_retryable(ses: tuple[SesMailer, Stubber], code: str, status: int) -> None:
+@pytest.mark.parametrize(("code", "status"), [("TooManyRequestsException", 429), ("LimitExceededException", 400)])
+def test_a_throttled_send_is_tried_again_then_left_for_sqs_to_retry(
+    ses: tuple[SesMailer, Stubber], code: str, status: int
+) -> None:
     mailer, stubber = ses
-    stubber.add_client_error("send_email", service_error_code=code, http_status_code=status)
+    for _ in range(SEND_ATTEMPTS):
+        stubber.add_client_error("send_email", service_error_code=code, http_status_code=status)
 
     with pytest.raises(ClientError) as caught:
         mailer.send("ada@example.com", EMAIL)
 
-    assert not isinstance(caught.value.__cause__, EmailRejected)
+    assert not isinstance(caught.value, EmailRejected)
+    stubber.assert_no_pending_responses()  # every attempt was made
+
+
+def test_a_send_throttled_once_goes_through_on_the_next_attempt(ses: tuple[SesMailer, Stubber]) -> None:
+    mailer, stubber = ses
+    stubber.add_client_error("send_email", service_error_code="TooManyRequestsException", http_status_code=429)
+    stubber.add_response("send_email", {"MessageId": "m-2"})
+
+    assert mailer.send("ada@example.com", EMAIL) == "m-2"
+
+
+class Ses:
+    """An SES client whose sends fail with `errors` in turn, then succeed; counts the requests."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.requests = 0
+
+    def send_email(self, **_: object) -> dict[str, str]:
+        self.requests += 1
+        if self.errors:
+            raise self.errors.pop(0)
+        return {"MessageId": f"m-{self.requests}"}
+
+
+def server_error(code: str, status: int) -> ClientError:
+    return ClientError({"Error": {"Code": code}, "ResponseMetadata": {"HTTPStatusCode": status}}, "SendEmail")  # type: ignore[typeddict-item]
+
+
+@pytest.mark.parametrize(("code", "status"), [("InternalFailure", 500), ("ServiceUnavailable", 503)])
+def test_a_server_error_is_not_retried_here_ses_may_have_sent_it(code: str, status: int) -> None:
+    client = Ses(server_error(code, status))
+
+    with pytest.raises(ClientError) as caught:
+        SesMailer("tickets@example.com", client=client).send("ada@example.com", EMAIL)
+
+    assert not isinstance(caught.value, EmailRejected)
+    assert client.requests == 1
+
+
+def test_an_answer_lost_after_the_request_reached_ses_is_not_sent_again() -> None:
+    # SES may have accepted it: sending again here could be a second email (a redelivery decides later).
+    client = Ses(ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com"))
+
+    with pytest.raises(ReadTimeoutError):
+        SesMailer("tickets@example.com", client=client).send("ada@example.com", EMAIL)
+
+    assert client.requests == 1
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com"),
+        ConnectTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com"),
+    ],
+    ids=["no-connection", "connect-timeout"],
+)
+def test_a_send_that_never_reached_ses_is_tried_again(error: Exception) -> None:
+    client = Ses(error)
+
+    assert SesMailer("tickets@example.com", client=client).send("ada@example.com", EMAIL) == "m-2"
+    assert client.requests == 2
+
+
+def test_botocore_itself_never_retries_a_send() -> None:
+    assert SES_CONFIG.retries == {"mode": "standard", "max_attempts": 1}  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

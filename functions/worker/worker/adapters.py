@@ -1,12 +1,14 @@
 """The AWS side of confirming a ticket: SES for the email, the ledger for its outcome, the DLQ for refusals."""
 
+import random
+import time
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from worker.delivery import EmailRejected, TicketStatus
 from worker.email_content import Email
@@ -15,9 +17,15 @@ from worker.email_content import Email
 CLIENT_CONFIG = Config(
     connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=10
 )
+# SES has no idempotency token: a send retried after its request reached SES (a read timeout, a 5xx, a
+# connection dropped mid-answer) may be a second email. So botocore never retries a send; SesMailer retries
+# only what SES certainly did not accept (throttling, no connection made), and anything else fails the
+# record, to come back through the queue like an invocation that died.
+SES_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 1})
+SEND_ATTEMPTS = 3
 
-# Worth another try later: SES is busy or broken, not refusing this email.
-_TRANSIENT_CODES = frozenset(
+# SES did not take the email, and may later: throttled, or over a sending limit for now.
+_THROTTLED_CODES = frozenset(
     {"TooManyRequestsException", "LimitExceededException", "Throttling", "ThrottlingException"}
 )
 
@@ -25,37 +33,54 @@ _TRANSIENT_CODES = frozenset(
 class SesMailer:
     def __init__(self, sender: str, client: Any = None) -> None:
         self._sender = sender
-        self._client = client or boto3.client("sesv2", config=CLIENT_CONFIG)
+        self._client = client or boto3.client("sesv2", config=SES_CONFIG)
 
     def send(self, to: str, email: Email) -> str:
-        """Send `email` to `to` and return SES's message id; raise `EmailRejected` if SES refuses it for good."""
-        try:
-            response = self._client.send_email(
-                FromEmailAddress=self._sender,
-                # The buyer's address travels only in the structured destination, never in a header we build.
-                Destination={"ToAddresses": [to]},
-                Content={
-                    "Simple": {
-                        "Subject": {"Data": email.subject, "Charset": "UTF-8"},
-                        "Body": {
-                            "Text": {"Data": email.text, "Charset": "UTF-8"},
-                            "Html": {"Data": email.html, "Charset": "UTF-8"},
-                        },
-                    }
-                },
-                EmailTags=[{"Name": name, "Value": value} for name, value in email.tags.items()],
-            )
-        except ClientError as error:
-            if _is_permanent(error):
-                raise EmailRejected(error.response["Error"]["Code"]) from error
-            raise
+        """Send `email` to `to` and return SES's message id; raise `EmailRejected` if SES refuses it for good.
+
+        Retried here only while SES certainly did not accept it; any other failure propagates.
+        """
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                return self._send(to, email)
+            except ClientError as error:
+                if _is_permanent(error):
+                    raise EmailRejected(error.response["Error"]["Code"]) from error
+                if not _is_throttled(error) or attempt == SEND_ATTEMPTS:
+                    raise
+            except (EndpointConnectionError, ConnectTimeoutError):  # the request never reached SES
+                if attempt == SEND_ATTEMPTS:
+                    raise
+            time.sleep(random.uniform(0, 0.1 * 2**attempt))  # noqa: S311 (jitter, not a secret)
+        raise AssertionError("unreachable")
+
+    def _send(self, to: str, email: Email) -> str:
+        response = self._client.send_email(
+            FromEmailAddress=self._sender,
+            # The buyer's address travels only in the structured destination, never in a header we build.
+            Destination={"ToAddresses": [to]},
+            Content={
+                "Simple": {
+                    "Subject": {"Data": email.subject, "Charset": "UTF-8"},
+                    "Body": {
+                        "Text": {"Data": email.text, "Charset": "UTF-8"},
+                        "Html": {"Data": email.html, "Charset": "UTF-8"},
+                    },
+                }
+            },
+            EmailTags=[{"Name": name, "Value": value} for name, value in email.tags.items()],
+        )
         message_id: str = response["MessageId"]
         return message_id
 
 
+def _is_throttled(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] in _THROTTLED_CODES
+
+
 def _is_permanent(error: ClientError) -> bool:
     status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
-    return status < 500 and error.response["Error"]["Code"] not in _TRANSIENT_CODES
+    return status < 500 and not _is_throttled(error)
 
 
 class SqsDeadLetters:
