@@ -17,8 +17,6 @@ from tests.e2e.local_stack import HttpResult, RunningStack, http, wait_until
 from tools.catalogue import load_gigs
 from tools.sam_template import SamTemplate
 
-# A gig no other test buys (the stack is shared by the session), and what is done to it here.
-BURST_GIG = "sex-pistols-manchester-1976"
 CAPACITY = 5
 BUYERS = 50
 ORDER: dict[str, Any] = json.loads(load_event("purchase-valid.json")["body"])
@@ -32,23 +30,12 @@ def _table(local_stack: RunningStack, variable: str) -> Any:
 
 @pytest.fixture
 def gig_with_five_seats(local_stack: RunningStack) -> Iterator[str]:
-    """BURST_GIG with CAPACITY seats, none sold; its real capacity back afterwards (the seats sold stay sold)."""
-    assert BURST_GIG in {gig["id"] for gig in load_gigs()}
+    """A gig of its own in the catalogue, with CAPACITY seats: the stack is shared, and other tests buy tickets."""
     gigs = _table(local_stack, "GIGS_TABLE_NAME")
-    capacity = gigs.get_item(Key={"id": BURST_GIG})["Item"]["capacity"]
-    gigs.update_item(
-        Key={"id": BURST_GIG},
-        UpdateExpression="SET #capacity = :capacity, sold = :zero",
-        ExpressionAttributeNames={"#capacity": "capacity"},
-        ExpressionAttributeValues={":capacity": CAPACITY, ":zero": 0},
-    )
-    yield BURST_GIG
-    gigs.update_item(
-        Key={"id": BURST_GIG},
-        UpdateExpression="SET #capacity = :capacity",
-        ExpressionAttributeNames={"#capacity": "capacity"},
-        ExpressionAttributeValues={":capacity": capacity},
-    )
+    gig_id = f"burst-{uuid.uuid4().hex[:8]}"
+    gigs.put_item(Item={**load_gigs()[0], "id": gig_id, "capacity": CAPACITY, "sold": 0})
+    yield gig_id
+    gigs.delete_item(Key={"id": gig_id})
 
 
 def _tickets_for(local_stack: RunningStack, gig_id: str) -> list[dict[str, Any]]:
