@@ -122,8 +122,20 @@ def test_a_send_that_never_reached_ses_is_tried_again(error: Exception) -> None:
     assert client.requests == 2
 
 
-def test_botocore_itself_never_retries_a_send() -> None:
-    assert SES_CONFIG.retries == {"mode": "standard", "max_attempts": 1}  # type: ignore[attr-defined]
+def test_botocore_itself_never_retries_a_send_whose_answer_was_lost() -> None:
+    client = boto3.client("sesv2", region_name="us-east-1", config=SES_CONFIG)
+    requests = []
+
+    def lose_the_answer(**_: object) -> None:
+        requests.append(1)
+        raise ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com")
+
+    client.meta.events.register("before-send.sesv2.SendEmail", lose_the_answer)
+
+    with pytest.raises(ReadTimeoutError):
+        SesMailer("tickets@example.com", client=client).send("ada@example.com", EMAIL)
+
+    assert len(requests) == 1
 
 
 @pytest.mark.parametrize(

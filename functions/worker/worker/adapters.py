@@ -21,7 +21,7 @@ CLIENT_CONFIG = Config(
 # connection dropped mid-answer) may be a second email. So botocore never retries a send; SesMailer retries
 # only what SES certainly did not accept (throttling, no connection made), and anything else fails the
 # record, to come back through the queue like an invocation that died.
-SES_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 1})
+SES_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1})
 SEND_ATTEMPTS = 3
 
 # SES did not take the email, and may later: throttled, or over a sending limit for now.
