@@ -127,3 +127,23 @@ def test_an_id_no_gig_could_have_is_a_404_without_a_lookup(
     response = get_gig(gig_id, lambda_context)
 
     assert (response["statusCode"], json.loads(response["body"])) == (404, {"message": "No gig with this id"})
+
+
+def test_a_route_this_function_does_not_serve_is_a_404(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    event = load_event("gigs-list.json")
+    event["routeKey"] = event["requestContext"]["routeKey"] = "DELETE /gigs"
+
+    response = lambda_handler(event, lambda_context)
+
+    assert (response["statusCode"], json.loads(response["body"])) == (404, {"message": "Not Found"})
+
+
+def test_a_misconfigured_deploy_fails_its_first_invocation_naming_the_variable(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GIGS_TABLE_NAME")
+
+    with pytest.raises(ValueError, match="GIGS_TABLE_NAME"):
+        lambda_handler(load_event("gigs-list.json"), lambda_context)

@@ -21,9 +21,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from purchase import app as purchase_app
 from purchase.adapters import GigCatalogue, SqsTicketQueue, TicketLedger
-from purchase.models import PurchaseRequest, TicketMessage
+from purchase.models import TicketMessage
 from purchase.orders import SoldOut, place_order
 from purchase.reconciler import lambda_handler as reconcile
+from purchase.request import PurchaseRequest
 from purchase.settings import LedgerSettings
 from tests.conftest import REGION, FakeLambdaContext, load_event, receive_all, sent_emails, ticket_item
 from tests.integration.test_flow import deliver

@@ -194,9 +194,12 @@ def test_a_misconfigured_deploy_fails_its_first_invocation_whatever_the_request(
         purchase(lambda_context, raw="not even json")
 
 
-def test_an_unknown_route_is_a_404(resources: LocalResources, lambda_context: LambdaContext) -> None:
+def test_a_route_this_function_does_not_serve_is_a_404(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
     event = load_event("purchase-valid.json")
     event["rawPath"] = event["requestContext"]["http"]["path"] = "/refund"
+    event["routeKey"] = event["requestContext"]["routeKey"] = "POST /refund"
 
     response = lambda_handler(event, lambda_context)
 

@@ -4,6 +4,7 @@ The invariants are checked on the CloudFormation that SAM's own translator produ
 what `sam deploy` creates, not only for what the template says.
 """
 
+import dataclasses
 import os
 import subprocess
 from functools import cache
@@ -217,6 +218,14 @@ def _queue_arn(queue: str) -> dict[str, Any]:
     }
 
 
+def variables_read_by(settings: type) -> set[str]:
+    """The environment variables a settings class reads: pydantic fields' aliases, or dataclass fields' `env`."""
+    if issubclass(settings, BaseModel):
+        return {str(field.alias) for field in settings.model_fields.values()}
+    assert dataclasses.is_dataclass(settings), settings
+    return {field.metadata["env"] for field in dataclasses.fields(settings)}
+
+
 @pytest.mark.parametrize(
     ("function", "settings"),
     [
@@ -227,10 +236,10 @@ def _queue_arn(queue: str) -> dict[str, Any]:
         ("WorkerFunction", WorkerSettings),
     ],
 )
-def test_each_function_gets_exactly_the_variables_its_settings_read(function: str, settings: type[BaseModel]) -> None:
+def test_each_function_gets_exactly_the_variables_its_settings_read(function: str, settings: type) -> None:
     variables = resource(function)["Environment"]["Variables"]
 
-    assert set(variables) - GLOBAL_VARIABLES == {field.alias for field in settings.model_fields.values()}
+    assert set(variables) - GLOBAL_VARIABLES == variables_read_by(settings)
     assert set(variables) >= GLOBAL_VARIABLES
 
 

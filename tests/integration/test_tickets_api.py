@@ -95,3 +95,12 @@ def test_when_the_ledger_is_unreachable_the_answer_is_a_503(
 
     assert response["statusCode"] == 503
     assert response["headers"]["Retry-After"] == "5"
+
+
+def test_a_misconfigured_deploy_fails_its_first_invocation_naming_the_variable(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TICKETS_TABLE_NAME")
+
+    with pytest.raises(ValueError, match="TICKETS_TABLE_NAME"):
+        get_ticket("0b8f4d0e-6f0c-4d59-9a43-0a0c3f7f2c1e", lambda_context)

@@ -16,7 +16,7 @@ def test_there_are_at_least_twelve_gigs_with_unique_ids() -> None:
 
 def test_every_gig_has_exactly_the_fields_the_api_serves_and_all_its_seats_left_before_a_sale() -> None:
     for gig in GIGS:
-        assert Gig.model_validate(gig).model_dump(mode="json", by_alias=True) == {**gig, "ticketsLeft": gig["capacity"]}
+        assert Gig.from_item(gig).to_json() == {**gig, "ticketsLeft": gig["capacity"]}
 
 
 def test_capacities_are_the_venues_real_ones() -> None:

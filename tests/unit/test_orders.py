@@ -12,7 +12,7 @@ from uuid import UUID
 
 import pytest
 
-from purchase.models import GigDetails, GigOnSale, PurchaseRequest, Ticket, TicketMessage
+from purchase.models import GigDetails, GigOnSale, Ticket, TicketMessage
 from purchase.orders import (
     GigNotFound,
     KeyClaim,
@@ -23,6 +23,7 @@ from purchase.orders import (
     place_order,
     requeue_unconfirmed,
 )
+from purchase.request import PurchaseRequest
 from tests.conftest import without_random_tokens
 from tests.unit.test_purchase_request import VALID
 

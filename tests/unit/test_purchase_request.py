@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from purchase.models import MAX_NAME_LENGTH, PurchaseRequest
+from purchase.request import MAX_NAME_LENGTH, PurchaseRequest
 
 TODAY = date(2026, 11, 23)
 

@@ -37,4 +37,4 @@ class GigCatalogue:
 
 
 def _gig(item: dict[str, Any]) -> Gig:
-    return Gig.model_validate({key: _deserialize(value) for key, value in item.items()})
+    return Gig.from_item({key: _deserialize(value) for key, value in item.items()})

@@ -9,10 +9,13 @@ ticket stays RESERVED in the ledger and `requeue_unconfirmed` (the scheduled rec
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID, uuid4
 
-from purchase.models import Buyer, GigDetails, GigOnSale, PurchaseRequest, Ticket, TicketMessage
+from purchase.models import Buyer, GigDetails, GigOnSale, Ticket, TicketMessage
+
+if TYPE_CHECKING:  # the reconciler shares this module and never validates an order
+    from purchase.request import PurchaseRequest
 
 Clock = Callable[[], datetime]
 
@@ -101,7 +104,7 @@ class TicketQueue(Protocol):
 
 
 def place_order(
-    order: PurchaseRequest,
+    order: "PurchaseRequest",
     catalogue: Catalogue,
     ledger: Ledger,
     queue: TicketQueue,

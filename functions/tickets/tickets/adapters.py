@@ -8,13 +8,13 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from tickets.lookup import LedgerUnavailable
-from tickets.models import TicketView
+from tickets.models import Status, TicketView
 
 CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
 
 # The template grants GetItem on exactly these attributes (dynamodb:Attributes): buyers' names and full
 # addresses are out of this function's reach, not merely out of its answers.
-ATTRIBUTES = {"id": "ticketId", "gigId": "gigId", "status": "status", "createdAt": "createdAt", "maskedEmail": "email"}
+ATTRIBUTES = ("id", "gigId", "status", "createdAt", "maskedEmail")
 
 
 class TicketLedger:
@@ -33,7 +33,13 @@ class TicketLedger:
             )
         except (BotoCoreError, ClientError) as error:
             raise LedgerUnavailable from error
-        item = response.get("Item")
-        if item is None or "status" not in item:
-            return None
-        return TicketView.model_validate({ATTRIBUTES[name]: value["S"] for name, value in item.items()})
+        item = {name: value["S"] for name, value in response.get("Item", {}).items()}
+        if "status" not in item:
+            return None  # no such ticket (or not a ticket)
+        return TicketView(
+            ticket_id=UUID(item["id"]),
+            gig_id=item["gigId"],
+            status=Status(item["status"]),
+            created_at=item["createdAt"],
+            email=item["maskedEmail"],
+        )

@@ -1,7 +1,7 @@
 import os
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Settings(BaseModel):
@@ -9,7 +9,8 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    sender_email: EmailStr = Field(alias="SENDER_EMAIL")
+    # The template's SenderEmail parameter already has this pattern; SES refuses an unverified sender.
+    sender_email: str = Field(alias="SENDER_EMAIL", pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     idempotency_table_name: str = Field(alias="IDEMPOTENCY_TABLE_NAME", min_length=1)
     dead_letter_queue_url: str = Field(alias="DEAD_LETTER_QUEUE_URL", min_length=1)
     tickets_table_name: str = Field(alias="TICKETS_TABLE_NAME", min_length=1)
