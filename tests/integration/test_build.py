@@ -64,9 +64,11 @@ def files(directory: Path) -> dict[str, bytes]:
 def test_the_arm64_artifact_holds_arm64_native_code_and_no_sdk_or_tests(arm64_build: Path, function: str) -> None:
     artifact = arm64_build / function
     libraries = list(artifact.rglob("*.so"))
+    requirements = (TEMPLATE.functions[function].code_uri / "requirements.txt").read_text()
 
-    assert libraries, "pydantic-core's native library should be in the artifact"
-    assert {elf_machine(library) for library in libraries} == {"aarch64"}
+    if "pydantic==" in requirements:  # gigs and tickets need no native code at all
+        assert libraries, "pydantic-core's native library should be in the artifact"
+    assert {elf_machine(library) for library in libraries} <= {"aarch64"}
     assert not [name for name in ("boto3", "botocore", "s3transfer") if (artifact / name).exists()]
     assert not [path for path in artifact.rglob("tests") if path.is_dir()]
 
