@@ -15,25 +15,9 @@ from typing import Any
 import pytest
 
 from tests.e2e.local_stack import HttpResult, RunningStack, http
+from tests.workshop import WORKSHOP_GIG
 
 WORKSHOP_ORIGIN = "http://localhost:5173"
-# Its `Gig` type, field by field.
-GIG_TYPE: dict[str, type] = {
-    "id": str,
-    "bandName": str,
-    "city": str,
-    "year": str,
-    "date": str,
-    "venue": str,
-    "collectionPointMap": str,
-    "collectionPoint": str,
-    "collectionTime": str,
-    "originalDate": str,
-    "capacity": int,
-    "description": str,
-    "image": str,
-    "price": str,
-}
 # What `fetch` sends for a string body with no Content-Type given, from a page on WORKSHOP_ORIGIN.
 BROWSER_HEADERS = {"origin": WORKSHOP_ORIGIN, "content-type": "text/plain;charset=UTF-8"}
 
@@ -44,7 +28,7 @@ def _readable_by_the_page(response: HttpResult) -> bool:
 
 def _is_a_gig(value: Any) -> None:
     assert isinstance(value, dict), value
-    for field, expected in GIG_TYPE.items():
+    for field, expected in WORKSHOP_GIG.items():
         # A JSON number is what TypeScript's `number` reads; a bool is not one.
         assert type(value.get(field)) is expected, (field, value.get(field))
 
@@ -75,7 +59,7 @@ def test_a_gig_opened_from_the_list_is_the_workshops_gig(local_stack: RunningSta
         assert _readable_by_the_page(response)
         gig = response.json()
         _is_a_gig(gig)
-        assert {field: gig[field] for field in GIG_TYPE} == {field: listed[field] for field in GIG_TYPE}
+        assert {field: gig[field] for field in WORKSHOP_GIG} == {field: listed[field] for field in WORKSHOP_GIG}
 
 
 def test_the_purchase_form_posted_as_text_plain_is_accepted_and_its_email_arrives(

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gigs.app import lambda_handler
 from tests.conftest import REGION, load_event
+from tests.workshop import WORKSHOP_GIG
 from tools.catalogue import load_gigs
 from tools.provision import LocalResources
 
@@ -61,26 +62,6 @@ def test_when_the_table_is_unreachable_the_answer_is_a_503(
 
     assert response["statusCode"] == 503
     assert json.loads(response["body"])["message"].startswith("The gigs cannot be listed right now")
-
-
-# The workshop frontend's `Gig` type (fourTheorem's TimelessMusic workshop, frontend/src/types.ts): every
-# field it reads, with the JSON type it expects. Our contract: GET /gigs is a bare array of these.
-WORKSHOP_GIG = {
-    "id": str,
-    "bandName": str,
-    "city": str,
-    "year": str,
-    "date": str,
-    "venue": str,
-    "collectionPointMap": str,
-    "collectionPoint": str,
-    "collectionTime": str,
-    "originalDate": str,
-    "capacity": int,
-    "description": str,
-    "image": str,
-    "price": str,
-}
 
 
 def test_the_list_is_a_bare_array_of_the_workshop_s_gigs_with_the_seats_left(
