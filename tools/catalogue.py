@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tools.local.console import mask_email
 from tools.sam_template import ROOT
 
 GIGS_PATH = ROOT / "data" / "gigs.json"
@@ -48,14 +49,13 @@ def sample_tickets(batch: Path = SAMPLE_BATCH) -> list[dict[str, Any]]:
     for record in json.loads(batch.read_text())["Records"]:
         message = json.loads(record["body"])
         buyer = message["buyer"]
-        local, _, domain = buyer["email"].rpartition("@")
         tickets.append(
             {
                 "id": message["ticketId"],
                 "gigId": message["gig"]["id"],
                 "buyerName": buyer["name"],
                 "buyerEmail": buyer["email"],
-                "maskedEmail": f"{local[:1]}***@{domain}",
+                "maskedEmail": mask_email(buyer["email"]),
                 "price": prices[message["gig"]["id"]],
                 "createdAt": message["purchasedAt"],
                 "status": "RESERVED",

@@ -165,8 +165,7 @@ export async function getGigs() {
   if (!response.ok) {
     throw new ApiError("http", `Unexpected status ${response.status}.`, response);
   }
-  // A bare array; `{"gigs": [...]}` is the API's earlier shape, still understood.
-  const gigs = isObject(response.body) ? response.body.gigs : response.body;
+  const gigs = response.body; // a bare array, the shape the workshop frontend reads too
   if (!Array.isArray(gigs)) throw new ApiError("invalid", "The gig list was not understood.");
   return gigs.filter(isObject);
 }

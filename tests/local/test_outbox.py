@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import boto3
 
 from tools.local.aws import EmbeddedAws, SendEmailRequest, record_send_email_requests
-from tools.local.console import Console
-from tools.local.outbox import Outbox, SentEmail, file_name, mask_email, to_eml
+from tools.local.console import Console, mask_email
+from tools.local.outbox import Outbox, SentEmail, file_name, to_eml
 
 TICKET_ID = "5b1e0000-0000-4000-8000-000000000001"
 SENDER = "tickets@example.com"

@@ -37,3 +37,9 @@ def display_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def mask_email(address: str) -> str:
+    """`ada@example.com` -> `a***@example.com`, as the functions log (and the ledger shows) addresses."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.local.aws import SendEmailRequest
-from tools.local.console import Console, display_path
+from tools.local.console import Console, display_path, mask_email
 
 POLL_SECONDS = 0.2
 # The tag the worker puts on each confirmation (functions/worker/worker/confirmation.py).
@@ -100,12 +100,6 @@ def to_eml(sent: SentEmail, sent_at: datetime) -> bytes:
 def file_name(sent: SentEmail, sent_at: datetime) -> str:
     """`20261123T180102Z-<ticket id>.eml`: sorted by time, found by ticket."""
     return f"{sent_at:%Y%m%dT%H%M%SZ}-{sent.ticket_id or sent.message_id}.eml"
-
-
-def mask_email(address: str) -> str:
-    """`ada@example.com` -> `a***@example.com`, as the functions log addresses."""
-    local, _, domain = address.rpartition("@")
-    return f"{local[:1]}***@{domain}"
 
 
 def html_to_text(html: str) -> str:

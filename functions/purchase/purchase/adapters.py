@@ -14,15 +14,20 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from purchase.models import Buyer, GigDetails, GigOnSale, Ticket, TicketMessage
-from purchase.orders import GigNotFound, KeyClaim, KeyReused, LedgerEntry, ServiceUnavailable, SoldOut
+from purchase.orders import (
+    RELEASED,
+    RESERVED,
+    GigNotFound,
+    KeyClaim,
+    KeyReused,
+    LedgerEntry,
+    ServiceUnavailable,
+    SoldOut,
+)
 from purchase.settings import LedgerSettings
 
 # The buyer is waiting on the other end: fail in seconds, not after botocore's default minute.
 CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
-
-# Ticket statuses, as the ledger stores them.
-RESERVED = "RESERVED"
-RELEASED = "RELEASED"
 
 _GIG_FIELDS = ["id", "bandName", "venue", "city", "#date", "collectionPoint", "collectionTime", "price", "#capacity"]
 _deserialize = TypeDeserializer().deserialize

@@ -19,6 +19,10 @@ if TYPE_CHECKING:  # the reconciler shares this module and never validates an or
 
 Clock = Callable[[], datetime]
 
+# A ticket's statuses, as the ledger records them (the worker records CONFIRMED and PARKED).
+RESERVED = "RESERVED"
+RELEASED = "RELEASED"
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -167,7 +171,7 @@ def requeue_unconfirmed(
     gigs: dict[str, GigDetails | None] = {}
     for ticket_id in ledger.unconfirmed(now):
         entry = ledger.find(ticket_id)
-        if entry is None or entry.status != "RESERVED":
+        if entry is None or entry.status != RESERVED:
             settled += 1  # the index lags the table a little
             continue
         ticket = entry.ticket
