@@ -37,7 +37,8 @@ PSEUDO_PARAMETERS = {
 
 # A cold start up to the first request: import the handler's module (argv[1]) and call its cached getters
 # (functools.cache, no arguments), which build the function's settings and clients. Prints JSON: the getters,
-# the clients they built (service, Config options) and the sources Python compiled from LAMBDA_TASK_ROOT.
+# the clients they built (service, Config options), the sources Python compiled from LAMBDA_TASK_ROOT and the
+# modules it loaded from there, in the order their imports began.
 COLD_START = """
 import importlib, inspect, json, os, sys
 import botocore.session
@@ -66,7 +67,8 @@ getters = [
 ]
 for getter in getters:
     getattr(module, getter)()
-print(json.dumps({"getters": getters, "clients": clients, "compiled": compiled}))
+loaded = [name for name, each in sys.modules.items() if (getattr(each, "__file__", None) or "").startswith(root)]
+print(json.dumps({"getters": getters, "clients": clients, "compiled": compiled, "modules": loaded}))
 """
 
 
