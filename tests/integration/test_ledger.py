@@ -327,6 +327,38 @@ def test_a_retry_after_a_crash_between_seat_and_queue_gets_the_same_ticket_and_o
     assert ticket_item(stranded["id"])["status"] == "CONFIRMED"
 
 
+def test_a_retry_after_a_crash_that_took_the_last_seat_gets_that_ticket_not_sold_out(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    set_seats(capacity=1)
+    with crashing_before_the_queue(), pytest.raises(Crash):
+        purchase(cast(LambdaContext, DyingContext()), key="order-1")
+    (stranded,) = tickets_of()
+
+    retry = purchase(lambda_context, key="order-1")
+
+    assert retry["statusCode"] == 202, body(retry)
+    assert body(retry)["ticketId"] == stranded["id"]
+    assert int(gig_item()["sold"]) == 1
+
+
+def test_a_retry_after_others_sold_the_gig_out_gets_its_ticket_and_a_new_key_is_sold_out(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    set_seats(capacity=2)
+    with crashing_before_the_queue(), pytest.raises(Crash):
+        purchase(cast(LambdaContext, DyingContext()), key="order-1")
+    (stranded,) = tickets_of()
+    assert purchase(lambda_context, key="order-2", email="eve@example.com")["statusCode"] == 202
+
+    retry = purchase(lambda_context, key="order-1")
+    another = purchase(lambda_context, key="order-3", email="bob@example.com")
+
+    assert (retry["statusCode"], body(retry)["ticketId"]) == (202, stranded["id"])
+    assert another["statusCode"] == 409
+    assert int(gig_item()["sold"]) == 2
+
+
 def test_a_retry_after_a_crash_with_the_key_reused_for_another_order_is_a_422(
     resources: LocalResources, lambda_context: LambdaContext
 ) -> None:

@@ -114,8 +114,12 @@ def grants(role: str) -> set[tuple[str, str]]:
     }
 
 
+def table_arn(name: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [name, "Arn"]}
+
+
 def table(name: str) -> str:
-    return str({"Fn::GetAtt": [name, "Arn"]})
+    return str(table_arn(name))
 
 
 def test_the_purchase_may_sell_seats_and_record_tickets_and_nothing_broader() -> None:
@@ -125,11 +129,21 @@ def test_the_purchase_may_sell_seats_and_record_tickets_and_nothing_broader() ->
         ("dynamodb:UpdateItem", table("GigsTable")),
         ("dynamodb:PutItem", table("TicketsTable")),
         ("dynamodb:UpdateItem", table("TicketsTable")),
+        ("dynamodb:GetItem", table("TicketsTable")),
         *{
             (f"dynamodb:{action}", table("IdempotencyTable"))
             for action in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
         },
     }
+
+
+def test_the_purchase_reads_idempotency_keys_in_the_ledger_and_no_ticket() -> None:
+    from purchase.adapters import TicketLedger
+
+    statements = inline_statements("PurchaseFunctionRole")
+    (read,) = [s for s in statements if (s["Action"], s["Resource"]) == ("dynamodb:GetItem", table_arn("TicketsTable"))]
+
+    assert read["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{TicketLedger.KEY_PREFIX}*"]}}
 
 
 def test_the_reconciler_reads_the_unsettled_index_and_requeues_and_nothing_broader() -> None:

@@ -91,6 +91,9 @@ class Ledger:
             del self.keys[claim.key]
         return True
 
+    def holds(self, claim: KeyClaim) -> bool:
+        return claim.key in self.keys
+
     def unconfirmed(self, now: datetime) -> Iterator[UUID]:
         for ticket_id, record in list(self.tickets.items()):
             if record.reconcile_after is not None and record.reconcile_after <= now:
@@ -271,6 +274,28 @@ def test_the_same_key_for_a_different_order_is_refused(catalogue: Catalogue, led
         place_order(order(email="eve@example.com"), catalogue, ledger, queue, claim_for(order(email="eve@example.com")))
 
     assert catalogue.gig.sold == 1
+
+
+def test_a_retry_whose_first_attempt_took_the_last_seat_gets_that_ticket_not_sold_out() -> None:
+    catalogue = Catalogue(capacity=1)
+    ledger = Ledger(catalogue)
+    first = place_order(order(), catalogue, ledger, Queue(), claim_for(order()))
+
+    again = place_order(order(), catalogue, ledger, Queue(), claim_for(order()))
+
+    assert again.ticket_id == first.ticket_id
+    assert catalogue.gig.sold == 1
+
+
+def test_a_new_key_for_a_sold_out_gig_is_sold_out_without_asking_for_a_seat() -> None:
+    catalogue = Catalogue(capacity=1, sold=1)
+
+    class NoSeats(Ledger):
+        def reserve(self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None) -> Ticket:
+            raise AssertionError("a sold-out gig should not cost a transaction")
+
+    with pytest.raises(SoldOut):
+        place_order(order(), catalogue, NoSeats(catalogue), Queue(), claim_for(order()))
 
 
 def test_the_card_is_not_part_of_the_fingerprint_the_gig_and_the_buyer_are() -> None:

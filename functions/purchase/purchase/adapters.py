@@ -120,6 +120,20 @@ class TicketLedger:
             return False  # no longer RESERVED, or the worker has started emailing it
         raise ServiceUnavailable(f"seat not released: {[reason.get('Code') for reason in reasons]}")
 
+    def holds(self, claim: KeyClaim) -> bool:
+        try:
+            response = self._client.get_item(
+                TableName=self._tickets,
+                Key={"id": {"S": self._key_id(claim)}},
+                ProjectionExpression="expiresAt, released",
+                ConsistentRead=True,  # the first attempt may have written it a moment ago
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise ServiceUnavailable("ticket ledger unavailable") from error
+        key = _plain(response.get("Item", {}))
+        # The same rule as `_claim_key`'s condition, the other way round.
+        return bool(key) and key["expiresAt"] >= int(_utc_now().timestamp()) and not key.get("released")
+
     def _take_seat(self, gig_id: str) -> dict[str, Any]:
         return {
             "Update": {

@@ -86,6 +86,9 @@ class Ledger(Protocol):
     def release(self, ticket: Ticket, claim: KeyClaim | None) -> bool:
         """Give the seat back and mark the ticket RELEASED; False if the worker is already emailing it."""
 
+    def holds(self, claim: KeyClaim) -> bool:
+        """Whether `claim`'s key already holds a ticket (for this order or another)."""
+
 
 class UnsettledTickets(Protocol):
     """What the reconciler reads and writes in the ledger."""
@@ -122,9 +125,10 @@ def place_order(
     gig = catalogue.find(order.gig_id)
     if gig is None:
         raise GigNotFound(order.gig_id)
-    if gig.tickets_left == 0:
+    if gig.tickets_left == 0 and not (claim and ledger.holds(claim)):
         # The catalogue read may be a moment stale; the ledger's step is the authority. Saying no here
-        # saves a failed transaction's writes for every buyer still trying once a gig has sold out.
+        # saves a failed transaction's writes for every buyer still trying once a gig has sold out. Not to
+        # a retry whose key holds a ticket: its first attempt may have taken the last seat.
         raise SoldOut(order.gig_id)
     proposed = Ticket(
         ticket_id=uuid4(),
