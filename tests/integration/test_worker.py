@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from tests.conftest import REGION, load_event, receive_all, reserve, sent_emails, ticket_item
 from tools.provision import LocalResources
 from worker import app
-from worker.adapters import SesMailer
+from worker.adapters import SesMailer, TicketLedger
 from worker.email_content import Email
 
 
@@ -210,6 +210,43 @@ def test_a_sent_confirmation_is_recorded_on_the_ticket_with_ses_s_message_id(
     ticket = ticket_item(json.loads(sold[0])["ticketId"])
     assert (ticket["status"], ticket["emailMessageId"]) == ("CONFIRMED", email.id)
     assert "reconcileAfter" not in ticket  # out of the reconciler's index
+
+
+def test_when_recording_a_sent_email_fails_the_redelivery_records_it_without_a_second_email(
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ticket_id = json.loads(sold[0])["ticketId"]
+    confirm = TicketLedger.confirm
+
+    def throttled_for_the_first(self: TicketLedger, ticket: uuid.UUID, message_id: str) -> None:
+        if str(ticket) == ticket_id:
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
+        confirm(self, ticket, message_id)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(TicketLedger, "confirm", throttled_for_the_first)
+        first = app.lambda_handler(batch(sold[0], sold[1]), lambda_context)
+    assert first == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+
+    again = app.lambda_handler(batch(sold[0]), lambda_context)  # SQS delivers the failed record again
+
+    assert again == {"batchItemFailures": []}
+    assert len(sent_emails()) == 2  # one per ticket
+    (email,) = [email for email in sent_emails() if ticket_id in email.body]
+    assert (ticket_item(ticket_id)["status"], ticket_item(ticket_id)["emailMessageId"]) == ("CONFIRMED", email.id)
+
+
+def test_a_replayed_confirmation_keeps_the_first_confirmation_time(
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext
+) -> None:
+    ticket_id = json.loads(sold[0])["ticketId"]
+    app.lambda_handler(batch(sold[0]), lambda_context)
+    confirmed = ticket_item(ticket_id)
+
+    app.lambda_handler(batch(sold[0]), lambda_context)
+
+    assert ticket_item(ticket_id) == confirmed
+    assert len(sent_emails()) == 1
 
 
 def test_an_email_ses_refuses_leaves_the_ticket_parked_with_the_reason(

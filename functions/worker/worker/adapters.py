@@ -123,14 +123,23 @@ class TicketLedger:
         return TicketStatus.CLAIMED
 
     def confirm(self, ticket_id: UUID, message_id: str) -> None:
-        self._client.update_item(
-            **self._key(ticket_id),
-            UpdateExpression="SET #status = :confirmed, emailMessageId = :message, confirmedAt = :now "
-            "REMOVE reconcileAfter, parkedReason",
-            ConditionExpression="attribute_exists(id)",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":confirmed": {"S": "CONFIRMED"}, ":message": {"S": message_id}, ":now": _now()},
-        )
+        try:
+            self._client.update_item(
+                **self._key(ticket_id),
+                UpdateExpression="SET #status = :confirmed, emailMessageId = :message, confirmedAt = :now "
+                "REMOVE reconcileAfter, parkedReason",
+                # Once: a replayed send records nothing new (the first confirmedAt stands); never a ghost item.
+                ConditionExpression="attribute_exists(id) AND #status <> :confirmed",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":confirmed": {"S": "CONFIRMED"},
+                    ":message": {"S": message_id},
+                    ":now": _now(),
+                },
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
 
     def park(self, ticket_id: UUID, reason: str) -> None:
         try:

@@ -57,7 +57,8 @@ class Ledger(Protocol):
     def claim(self, ticket_id: UUID) -> TicketStatus:
         """Mark the ticket as being emailed, if it is RESERVED or PARKED; return what was found."""
 
-    def confirm(self, ticket_id: UUID, message_id: str) -> None: ...
+    def confirm(self, ticket_id: UUID, message_id: str) -> None:
+        """Record the ticket CONFIRMED with SES's message id; a second call for it changes nothing."""
 
     def park(self, ticket_id: UUID, reason: str) -> None: ...
 
@@ -93,6 +94,10 @@ class Confirmations:
             self._ledger.park(ticket.ticket_id, rejected.code)
             return Outcome.PARKED
         outcome = Outcome(result["outcome"])
+        if outcome is Outcome.SENT:
+            # Outside the once-only send, and again on a replay: if this write fails, the record fails, and
+            # its next delivery replays the sent result (no second email) and records it then.
+            self._ledger.confirm(ticket.ticket_id, result["messageId"])
         return Outcome.ALREADY_SENT if result.get("replayed") and outcome is Outcome.SENT else outcome
 
     def _send(self, ticket: TicketMessage) -> dict[str, Any]:
@@ -102,7 +107,6 @@ class Confirmations:
         if status is not TicketStatus.CLAIMED:
             return {"outcome": Outcome.NOT_SOLD}
         message_id = self._mailer.send(to=str(ticket.buyer.email), email=render(ticket))
-        self._ledger.confirm(ticket.ticket_id, message_id)
         return {"outcome": Outcome.SENT, "messageId": message_id}
 
 
