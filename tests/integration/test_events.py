@@ -81,7 +81,7 @@ def shows_the_ticket_masked(response: Any, _: LocalResources) -> None:
 
 
 def requeues_the_sample_tickets(response: Any, resources: LocalResources) -> None:
-    assert response == {"requeued": 3, "settled": 0, "orphaned": 0}
+    assert response == {"requeued": 3, "settled": 0, "orphaned": 0, "failed": 0}
     queued = {json.loads(message["Body"])["ticketId"] for message in receive_all(resources.refs["PurchaseQueue"])}
     assert queued == {ticket["id"] for ticket in sample_tickets()}
 

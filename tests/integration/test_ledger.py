@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from purchase import app as purchase_app
 from purchase.adapters import GigCatalogue, SqsTicketQueue, TicketLedger
 from purchase.models import TicketMessage
-from purchase.orders import SoldOut, place_order
+from purchase.orders import ServiceUnavailable, SoldOut, place_order
 from purchase.reconciler import lambda_handler as reconcile
 from purchase.request import PurchaseRequest
 from purchase.settings import LedgerSettings
@@ -386,8 +386,8 @@ def test_without_a_retry_the_reconciler_gets_the_stranded_ticket_emailed(
     due = reconcile(load_event("reconcile-scheduled.json"), lambda_context)
     deliver(resources, lambda_context)
 
-    assert early == {"requeued": 0, "settled": 0, "orphaned": 0}
-    assert due == {"requeued": 1, "settled": 0, "orphaned": 0}
+    assert early == {"requeued": 0, "settled": 0, "orphaned": 0, "failed": 0}
+    assert due == {"requeued": 1, "settled": 0, "orphaned": 0, "failed": 0}
     assert emails_about(stranded["id"]) == 1
     assert ticket_item(stranded["id"])["status"] == "CONFIRMED"
 
@@ -403,3 +403,47 @@ def test_a_settled_ticket_leaves_the_reconciler_s_index_and_is_left_alone(
     assert "reconcileAfter" not in ticket_item(settled)
     assert result["requeued"] == 0
     assert queued(resources) == []
+
+
+def test_a_ticket_requeued_for_days_waits_at_most_six_hours_and_the_others_are_still_requeued(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    for _ in range(2):
+        with crashing_before_the_queue(), pytest.raises(Crash):
+            purchase(lambda_context)
+    stuck, other = sorted((ticket["id"] for ticket in tickets_of()), key=lambda i: ticket_item(i)["createdAt"])
+    for ticket_id in (stuck, other):
+        grace_period_passes(ticket_id)
+    table = boto3.resource("dynamodb", region_name=REGION).Table(LedgerSettings.from_env().tickets_table_name)
+    # About nine days of doubling backoff (capped at 6 h) behind it.
+    table.update_item(Key={"id": stuck}, UpdateExpression="SET requeues = :n", ExpressionAttributeValues={":n": 40})
+
+    result = reconcile(load_event("reconcile-scheduled.json"), lambda_context)
+
+    assert result == {"requeued": 2, "settled": 0, "orphaned": 0, "failed": 0}
+    assert sorted(queued(resources)) == sorted([stuck, other])
+    next_time = datetime.fromisoformat(ticket_item(stuck)["reconcileAfter"])
+    assert timedelta(hours=5, minutes=59) < next_time - datetime.now(UTC) <= timedelta(hours=6)
+
+
+def test_a_ticket_whose_requeue_fails_is_reported_and_the_others_are_requeued(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(3):
+        with crashing_before_the_queue(), pytest.raises(Crash):
+            purchase(lambda_context)
+    for ticket in tickets_of():
+        grace_period_passes(ticket["id"])
+    send = SqsTicketQueue.send
+    refusals = iter([True])
+
+    def send_unless_refused(self: SqsTicketQueue, message: TicketMessage) -> None:
+        if next(refusals, False):
+            raise ServiceUnavailable("purchase queue unavailable")
+        send(self, message)
+
+    monkeypatch.setattr(SqsTicketQueue, "send", send_unless_refused)
+    result = reconcile(load_event("reconcile-scheduled.json"), lambda_context)
+
+    assert result == {"requeued": 2, "settled": 0, "orphaned": 0, "failed": 1}
+    assert len(queued(resources)) == 2

@@ -117,13 +117,15 @@ class Ledger:
 
 
 class Queue:
-    def __init__(self, down: bool = False) -> None:
+    def __init__(self, down: bool = False, refusing: int = 0) -> None:
         self.sent: list[TicketMessage] = []
         self.down = down
+        self.refusing = refusing  # how many sends fail before it takes messages
         self.before_failing: list[Callable[[], None]] = []  # runs when a send fails (a worker racing the release)
 
     def send(self, message: TicketMessage) -> None:
-        if self.down:
+        if self.down or self.refusing:
+            self.refusing = max(self.refusing - 1, 0)
             for action in self.before_failing:
                 action()
             raise ServiceUnavailable("queue down")
@@ -366,3 +368,16 @@ def test_a_ticket_whose_gig_left_the_catalogue_is_reported_not_queued(catalogue:
     result = requeue_unconfirmed(EmptyCatalogue(), ledger, queue, clock=lambda: NOW + GRACE)
 
     assert (result.orphaned, queue.sent) == ([ticket.ticket_id], [])
+
+
+def test_a_ticket_the_queue_refuses_is_reported_and_the_others_are_still_queued(
+    catalogue: Catalogue, ledger: Ledger
+) -> None:
+    tickets = [place_order(order(), catalogue, ledger, Queue(), clock=lambda: NOW) for _ in range(3)]
+    queue = Queue(refusing=1)
+
+    result = requeue_unconfirmed(catalogue, ledger, queue, clock=lambda: NOW + GRACE)
+
+    assert result.failed == [tickets[0].ticket_id]
+    assert result.requeued == [ticket.ticket_id for ticket in tickets[1:]]
+    assert [message.ticket_id for message in queue.sent] == result.requeued

@@ -82,6 +82,7 @@ class TicketLedger:
     # Tickets normally settle within seconds; the reconciler waits this long before queueing one again.
     # After that it backs off (doubling, up to MAX_BACKOFF) so a ticket SES keeps refusing costs little.
     MAX_BACKOFF = timedelta(hours=6)
+    MAX_DOUBLINGS = 20  # 2**20 grace periods: past MAX_BACKOFF for any grace of a second or more
     KEY_LIFETIME = timedelta(hours=24)
     # Transactions on one gig's counter collide under load (TransactionConflict): try again, briefly.
     CONFLICT_ATTEMPTS = 4
@@ -271,7 +272,12 @@ class TicketLedger:
                 yield UUID(item["id"]["S"])
 
     def find(self, ticket_id: UUID) -> LedgerEntry | None:
-        item = self._client.get_item(TableName=self._tickets, Key={"id": {"S": str(ticket_id)}}, ConsistentRead=True)
+        try:
+            item = self._client.get_item(
+                TableName=self._tickets, Key={"id": {"S": str(ticket_id)}}, ConsistentRead=True
+            )
+        except (BotoCoreError, ClientError) as error:
+            raise ServiceUnavailable("ticket ledger unavailable") from error
         if "Item" not in item:
             return None
         found = _plain(item["Item"])
@@ -285,8 +291,9 @@ class TicketLedger:
         return LedgerEntry(ticket, str(found["status"]), int(found.get("requeues", 0)))
 
     def postpone(self, entry: LedgerEntry, now: datetime) -> bool:
-        # Twice as long as the wait before: 2, 4, 8... grace periods.
-        backoff = min(self._grace * 2 ** (entry.requeues + 1), self.MAX_BACKOFF)
+        # Twice as long as the wait before: 2, 4, 8... grace periods, up to MAX_BACKOFF. The exponent stops
+        # there too: a ticket stuck for days would otherwise overflow timedelta.
+        backoff = min(self._grace * 2 ** min(entry.requeues + 1, self.MAX_DOUBLINGS), self.MAX_BACKOFF)
         try:
             self._client.update_item(
                 TableName=self._tickets,
@@ -305,7 +312,9 @@ class TicketLedger:
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
-            raise
+            raise ServiceUnavailable("ticket ledger unavailable") from error
+        except BotoCoreError as error:
+            raise ServiceUnavailable("ticket ledger unavailable") from error
         return True
 
 

@@ -157,6 +157,7 @@ class Reconciliation:
     requeued: list[UUID]
     settled: int  # confirmed, parked or released since the index was read
     orphaned: list[UUID]  # RESERVED, but their gig is gone from the catalogue
+    failed: list[UUID]  # the ledger, catalogue or queue failed for them: tried again in a later run
 
 
 def requeue_unconfirmed(
@@ -171,25 +172,31 @@ def requeue_unconfirmed(
     now = clock()
     requeued: list[UUID] = []
     orphaned: list[UUID] = []
+    failed: list[UUID] = []
     settled = 0
     gigs: dict[str, GigDetails | None] = {}
     for ticket_id in ledger.unconfirmed(now):
-        entry = ledger.find(ticket_id)
-        if entry is None or entry.status != RESERVED:
-            settled += 1  # the index lags the table a little
+        # One ticket's failure is its own: the others due in this run are still queued.
+        try:
+            entry = ledger.find(ticket_id)
+            if entry is None or entry.status != RESERVED:
+                settled += 1  # the index lags the table a little
+                continue
+            ticket = entry.ticket
+            if ticket.gig_id not in gigs:
+                gig = catalogue.find(ticket.gig_id)
+                gigs[ticket.gig_id] = gig.details if gig else None
+            # Postponed first: a second reconciler run (or this one retried) cannot queue it again this round.
+            if not ledger.postpone(entry, now):
+                settled += 1
+                continue
+            details = gigs[ticket.gig_id]
+            if details is None:
+                orphaned.append(ticket_id)  # nothing to put in the email; someone must look at it
+                continue
+            queue.send(TicketMessage.confirming(ticket, details))
+        except ServiceUnavailable:
+            failed.append(ticket_id)
             continue
-        ticket = entry.ticket
-        if ticket.gig_id not in gigs:
-            gig = catalogue.find(ticket.gig_id)
-            gigs[ticket.gig_id] = gig.details if gig else None
-        # Postponed first: a second reconciler run (or this one retried) cannot queue it again this round.
-        if not ledger.postpone(entry, now):
-            settled += 1
-            continue
-        details = gigs[ticket.gig_id]
-        if details is None:
-            orphaned.append(ticket_id)  # nothing to put in the email; someone must look at it
-            continue
-        queue.send(TicketMessage.confirming(ticket, details))
         requeued.append(ticket_id)
-    return Reconciliation(requeued, settled, orphaned)
+    return Reconciliation(requeued, settled, orphaned, failed)

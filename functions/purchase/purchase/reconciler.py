@@ -19,6 +19,7 @@ from purchase.settings import LedgerSettings
 # Metric names, one place to grep for them.
 TICKETS_REQUEUED = "TicketsRequeued"
 TICKETS_ORPHANED = "TicketsOrphaned"
+TICKETS_NOT_REQUEUED = "TicketsNotRequeued"
 
 logger = Logger()
 metrics = Metrics()
@@ -41,6 +42,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, i
         logger.warning("Confirmation queued again", extra={"ticketId": str(ticket_id)})
     for ticket_id in result.orphaned:
         logger.error("Ticket RESERVED for a gig gone from the catalogue", extra={"ticketId": str(ticket_id)})
+    for ticket_id in result.failed:
+        logger.error("Confirmation not queued again; tried after its backoff", extra={"ticketId": str(ticket_id)})
     metrics.add_metric(name=TICKETS_REQUEUED, unit=MetricUnit.Count, value=len(result.requeued))
     metrics.add_metric(name=TICKETS_ORPHANED, unit=MetricUnit.Count, value=len(result.orphaned))
-    return {"requeued": len(result.requeued), "settled": result.settled, "orphaned": len(result.orphaned)}
+    metrics.add_metric(name=TICKETS_NOT_REQUEUED, unit=MetricUnit.Count, value=len(result.failed))
+    return {
+        "requeued": len(result.requeued),
+        "settled": result.settled,
+        "orphaned": len(result.orphaned),
+        "failed": len(result.failed),
+    }
