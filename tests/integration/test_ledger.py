@@ -25,7 +25,7 @@ from purchase.models import TicketMessage
 from purchase.orders import ServiceUnavailable, SoldOut, place_order
 from purchase.reconciler import lambda_handler as reconcile
 from purchase.request import PurchaseRequest
-from purchase.settings import LedgerSettings
+from purchase.settings import LedgerSettings, Settings
 from tests.conftest import REGION, FakeLambdaContext, load_event, receive_all, sent_emails, ticket_item
 from tests.integration.test_flow import deliver
 from tests.unit.test_purchase_request import VALID
@@ -76,12 +76,15 @@ def emails_about(ticket_id: str) -> int:
     return sum(ticket_id in email.body for email in sent_emails())
 
 
-@dataclass
-class DyingContext(FakeLambdaContext):
-    """An invocation with a moment left: what a crashed one leaves behind once its time would be up."""
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 1
+def its_time_runs_out() -> None:
+    """The crashed invocation's time runs out: Powertools' in-progress record of it expires, as it would then."""
+    table = boto3.resource("dynamodb", region_name=REGION).Table(Settings.from_env().idempotency_table_name)
+    for record in table.scan()["Items"]:
+        table.update_item(
+            Key={"id": record["id"]},
+            UpdateExpression="SET in_progress_expiration = :past",
+            ExpressionAttributeValues={":past": 0},
+        )
 
 
 class Crash(BaseException):
@@ -194,6 +197,25 @@ def test_the_ledger_refuses_the_last_seat_twice_even_when_the_catalogue_read_was
 
     assert (first["statusCode"], second["statusCode"]) == (202, 409)
     assert len(tickets_of()) == 1
+
+
+@dataclass
+class EndingContext(FakeLambdaContext):
+    """An invocation with 12 s left: less than a seat, a message and a release take at their slowest."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 12_000
+
+
+def test_an_invocation_without_time_to_give_a_seat_back_takes_none_and_answers_503(
+    resources: LocalResources,
+) -> None:
+    response = purchase(cast(LambdaContext, EndingContext()), key="order-1")
+
+    assert (response["statusCode"], response["headers"]["Retry-After"]) == (503, "5")
+    assert tickets_of() == []
+    assert int(gig_item().get("sold", 0)) == 0
+    assert purchase(cast(LambdaContext, FakeLambdaContext()), key="order-1")["statusCode"] == 202
 
 
 def test_when_the_queue_is_down_the_seat_is_given_back_and_the_ticket_released(
@@ -314,7 +336,8 @@ def test_a_retry_after_a_crash_between_seat_and_queue_gets_the_same_ticket_and_o
     resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with crashing_before_the_queue(), pytest.raises(Crash):
-        purchase(cast(LambdaContext, DyingContext()), key="order-1")
+        purchase(lambda_context, key="order-1")
+    its_time_runs_out()
     (stranded,) = tickets_of()
 
     retry = purchase(lambda_context, key="order-1")
@@ -332,7 +355,8 @@ def test_a_retry_after_a_crash_that_took_the_last_seat_gets_that_ticket_not_sold
 ) -> None:
     set_seats(capacity=1)
     with crashing_before_the_queue(), pytest.raises(Crash):
-        purchase(cast(LambdaContext, DyingContext()), key="order-1")
+        purchase(lambda_context, key="order-1")
+    its_time_runs_out()
     (stranded,) = tickets_of()
 
     retry = purchase(lambda_context, key="order-1")
@@ -347,7 +371,8 @@ def test_a_retry_after_others_sold_the_gig_out_gets_its_ticket_and_a_new_key_is_
 ) -> None:
     set_seats(capacity=2)
     with crashing_before_the_queue(), pytest.raises(Crash):
-        purchase(cast(LambdaContext, DyingContext()), key="order-1")
+        purchase(lambda_context, key="order-1")
+    its_time_runs_out()
     (stranded,) = tickets_of()
     assert purchase(lambda_context, key="order-2", email="eve@example.com")["statusCode"] == 202
 
@@ -363,7 +388,8 @@ def test_a_retry_after_a_crash_with_the_key_reused_for_another_order_is_a_422(
     resources: LocalResources, lambda_context: LambdaContext
 ) -> None:
     with crashing_before_the_queue(), pytest.raises(Crash):
-        purchase(cast(LambdaContext, DyingContext()), key="order-1")
+        purchase(lambda_context, key="order-1")
+    its_time_runs_out()
 
     # Powertools' record of the first attempt has expired: the ledger's key item is what catches this.
     response = purchase(lambda_context, key="order-1", email="eve@example.com")

@@ -146,6 +146,15 @@ def test_the_purchase_reads_idempotency_keys_in_the_ledger_and_no_ticket() -> No
     assert read["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{TicketLedger.KEY_PREFIX}*"]}}
 
 
+def test_the_purchase_has_time_to_give_a_seat_back_and_answers_before_the_api_gives_up() -> None:
+    from purchase.adapters import CALL_SECONDS
+
+    timeout = resource("PurchaseFunction")["Timeout"]
+
+    # Its Deadline takes a seat only with three calls' time left; a fourth for the reads before.
+    assert 4 * CALL_SECONDS <= timeout < 30  # the HTTP API's integration timeout
+
+
 def test_the_reconciler_reads_the_unsettled_index_and_requeues_and_nothing_broader() -> None:
     assert grants("ReconcilerFunctionRole") == {
         ("sqs:SendMessage*", str(_queue_arn("PurchaseQueue"))),

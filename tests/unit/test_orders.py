@@ -14,6 +14,7 @@ import pytest
 
 from purchase.models import GigDetails, GigOnSale, Ticket, TicketMessage
 from purchase.orders import (
+    Deadline,
     GigNotFound,
     KeyClaim,
     KeyReused,
@@ -247,6 +248,30 @@ def test_when_the_worker_got_the_ticket_before_the_release_the_order_stands(
 
     assert ledger.tickets[ticket.ticket_id].status == "RESERVED"
     assert catalogue.gig.sold == 1
+
+
+def test_with_too_little_time_left_to_give_a_seat_back_no_seat_is_taken(catalogue: Catalogue, ledger: Ledger) -> None:
+    queue = Queue()
+    deadline = Deadline(seconds_left=lambda: 14.9, call_seconds=5)
+
+    with pytest.raises(ServiceUnavailable):
+        place_order(order(), catalogue, ledger, queue, deadline=deadline)
+
+    assert (ledger.tickets, queue.sent, catalogue.gig.sold) == ({}, [], 0)
+
+
+def test_when_time_runs_short_after_the_seat_is_taken_it_is_given_back_and_nothing_is_queued(
+    catalogue: Catalogue, ledger: Ledger
+) -> None:
+    queue = Queue()
+    time_left = iter([15.0, 9.9])  # the reserve took five seconds
+    deadline = Deadline(seconds_left=lambda: next(time_left), call_seconds=5)
+
+    with pytest.raises(ServiceUnavailable):
+        place_order(order(), catalogue, ledger, queue, deadline=deadline)
+
+    (record,) = ledger.tickets.values()
+    assert (record.status, queue.sent, catalogue.gig.sold) == ("RELEASED", [], 0)
 
 
 # --- Idempotency-Key ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
@@ -26,8 +26,17 @@ from purchase.orders import (
 )
 from purchase.settings import LedgerSettings
 
-# The buyer is waiting on the other end: fail in seconds, not after botocore's default minute.
-CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+# The buyer is waiting on the other end: fail in seconds, not after botocore's default minute. DynamoDB and
+# SQS answer in milliseconds; a second without an answer is a fault, tried once more.
+_CONNECT_SECONDS, _READ_SECONDS, _ATTEMPTS = 1, 1, 2
+CLIENT_CONFIG = Config(
+    connect_timeout=_CONNECT_SECONDS,
+    read_timeout=_READ_SECONDS,
+    retries={"mode": "standard", "max_attempts": _ATTEMPTS},
+)
+# The longest one call can take with CLIENT_CONFIG: every attempt timing out, and the standard retry mode's
+# backoff before each retry (at most 1, 2, 4... s). The purchase's Deadline counts in these.
+CALL_SECONDS = _ATTEMPTS * (_CONNECT_SECONDS + _READ_SECONDS) + sum(2**retry for retry in range(_ATTEMPTS - 1))
 
 _GIG_FIELDS = ["id", "bandName", "venue", "city", "#date", "collectionPoint", "collectionTime", "price", "#capacity"]
 _deserialize = TypeDeserializer().deserialize
@@ -241,7 +250,9 @@ class TicketLedger:
         """Run the transaction; None if it committed, else why each item was refused."""
         for attempt in range(1, self.CONFLICT_ATTEMPTS + 1):
             try:
-                self._client.transact_write_items(TransactItems=items)
+                # The token makes botocore's own retry of this attempt (after a timeout, say) safe: if the
+                # first one committed, DynamoDB answers it as done instead of refusing the ticket twice.
+                self._client.transact_write_items(TransactItems=items, ClientRequestToken=str(uuid4()))
             except ClientError as error:
                 reasons = cast(list[dict[str, Any]] | None, error.response.get("CancellationReasons"))
                 if not reasons:

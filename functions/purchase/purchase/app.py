@@ -31,9 +31,17 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from purchase.adapters import CLIENT_CONFIG, GigCatalogue, SqsTicketQueue, TicketLedger
+from purchase.adapters import CALL_SECONDS, CLIENT_CONFIG, GigCatalogue, SqsTicketQueue, TicketLedger
 from purchase.models import loggable, mask_email
-from purchase.orders import GigNotFound, KeyClaim, KeyReused, ServiceUnavailable, SoldOut, place_order
+from purchase.orders import (
+    Deadline,
+    GigNotFound,
+    KeyClaim,
+    KeyReused,
+    ServiceUnavailable,
+    SoldOut,
+    place_order,
+)
 from purchase.request import PurchaseRequest
 from purchase.settings import Settings
 
@@ -69,7 +77,7 @@ class RequestRejected(Exception):
 class Shop:
     """Everything a purchase uses, built once per cold start."""
 
-    place: Callable[[PurchaseRequest, KeyClaim | None], dict[str, Any]]
+    place: Callable[[PurchaseRequest, KeyClaim | None, Deadline], dict[str, Any]]
     place_once: Callable[..., dict[str, Any]]  # the same, remembered under its Idempotency-Key
     idempotency: IdempotencyConfig
 
@@ -84,8 +92,8 @@ def _shop() -> Shop:
     ledger = TicketLedger(settings, client=dynamodb)
     queue = SqsTicketQueue(settings.queue_url)
 
-    def place(order: PurchaseRequest, claim: KeyClaim | None) -> dict[str, Any]:
-        ticket = place_order(order, catalogue, ledger, queue, claim)
+    def place(order: PurchaseRequest, claim: KeyClaim | None, deadline: Deadline) -> dict[str, Any]:
+        ticket = place_order(order, catalogue, ledger, queue, claim, deadline=deadline)
         return {"ticketId": str(ticket.ticket_id)}
 
     idempotency = IdempotencyConfig(
@@ -98,7 +106,7 @@ def _shop() -> Shop:
     )
     persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=dynamodb)
     place_once = idempotent_function(data_keyword_argument="claim", config=idempotency, persistence_store=persistence)(
-        lambda claim, order: place(order, claim)
+        lambda claim, order, deadline: place(order, claim, deadline)
     )
     return Shop(place=place, place_once=place_once, idempotency=idempotency)
 
@@ -108,12 +116,12 @@ def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
     return {**response, "replayed": True}
 
 
-def answer(event: Mapping[str, Any]) -> dict[str, Any]:
+def answer(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The HTTP answer to one API Gateway (payload format 2.0) event; every error is mapped to its status here."""
     try:
         if event.get("routeKey") != "POST /purchase":
             return _json(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
-        return purchase(event)
+        return purchase(event, context)
     except RequestRejected as error:
         # Field names only: the values may be card data.
         logger.info("Order rejected", extra={"status": int(error.status), "fields": [e["field"] for e in error.errors]})
@@ -148,14 +156,15 @@ def answer(event: Mapping[str, Any]) -> dict[str, Any]:
         return _json(HTTPStatus.SERVICE_UNAVAILABLE, {"message": message}, headers={"Retry-After": "5"})
 
 
-def purchase(event: Mapping[str, Any]) -> dict[str, Any]:
+def purchase(event: Mapping[str, Any], invocation: LambdaContext) -> dict[str, Any]:
     key = read_idempotency_key(event)
     order = read_order(event)
     shop = _shop()
+    deadline = Deadline(lambda: invocation.get_remaining_time_in_millis() / 1000, CALL_SECONDS)
     if key is None:
-        placed = shop.place(order, None)
+        placed = shop.place(order, None, deadline)
     else:
-        placed = shop.place_once(claim=KeyClaim(key, order.fingerprint()), order=order)
+        placed = shop.place_once(claim=KeyClaim(key, order.fingerprint()), order=order, deadline=deadline)
     ticket_id = placed["ticketId"]
     logger.set_correlation_id(ticket_id)
     context = {"ticketId": ticket_id, "gigId": order.gig_id, "buyer": mask_email(order.email)}
@@ -232,4 +241,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # Built first: a misconfigured deploy fails on its first request, whatever that request is.
     # The context lets an order that dies mid-way free its Idempotency-Key when the invocation would end.
     _shop().idempotency.register_lambda_context(context)
-    return answer(event)
+    return answer(event, context)

@@ -6,6 +6,7 @@ ticket released before the buyer hears 503. If the function dies between the sea
 ticket stays RESERVED in the ledger and `requeue_unconfirmed` (the scheduled reconciler) queues it later.
 """
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -107,6 +108,24 @@ class TicketQueue(Protocol):
     def send(self, message: TicketMessage) -> None: ...
 
 
+@dataclass(frozen=True)
+class Deadline:
+    """The time the invocation has left, and the longest one call to AWS can take (its timeouts and retries).
+
+    A purchase cut off by the function's timeout after taking a seat would leave the seat taken and the
+    buyer with no answer: a seat is only taken with time left to queue its confirmation or give it back.
+    """
+
+    seconds_left: Callable[[], float]
+    call_seconds: float
+
+    def allows(self, calls: int) -> bool:
+        return self.seconds_left() >= calls * self.call_seconds
+
+
+NO_DEADLINE = Deadline(seconds_left=lambda: math.inf, call_seconds=0)
+
+
 # --- Placing an order --------------------------------------------------------------------------------------
 
 
@@ -117,6 +136,7 @@ def place_order(
     queue: TicketQueue,
     claim: KeyClaim | None = None,
     clock: Clock = utc_now,
+    deadline: Deadline = NO_DEADLINE,
 ) -> Ticket:
     """Sell the buyer a seat and queue the confirmation; return the ticket.
 
@@ -137,8 +157,12 @@ def place_order(
         price=gig.price,
         created_at=clock(),
     )
+    if not deadline.allows(calls=3):  # take the seat, queue the confirmation, or give the seat back
+        raise ServiceUnavailable("too little time left to sell a seat")
     ticket = ledger.reserve(proposed, gig, claim)
     try:
+        if not deadline.allows(calls=2):
+            raise ServiceUnavailable("too little time left to queue the confirmation")
         # Also for the key's earlier ticket: its first attempt may have died before this step, and the
         # worker sends nothing twice for one ticket.
         queue.send(TicketMessage.confirming(ticket, gig.details))
