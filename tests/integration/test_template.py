@@ -155,6 +155,19 @@ def test_the_purchase_has_time_to_give_a_seat_back_and_answers_before_the_api_gi
     assert 4 * CALL_SECONDS <= timeout < 30  # the HTTP API's integration timeout
 
 
+@pytest.mark.parametrize("function", ["GigsFunction", "TicketsFunction"])
+def test_a_read_at_its_slowest_ends_before_the_function_times_out(function: str) -> None:
+    from gigs.catalogue import CLIENT_CONFIG as GIGS_CONFIG
+    from tickets.adapters import CLIENT_CONFIG as TICKETS_CONFIG
+
+    config = vars({"GigsFunction": GIGS_CONFIG, "TicketsFunction": TICKETS_CONFIG}[function])
+    attempts = config["retries"]["max_attempts"]
+    # Each attempt timing out, and the standard retry mode's backoff (at most 1, 2, 4... s) before each retry.
+    slowest = attempts * (config["connect_timeout"] + config["read_timeout"]) + sum(2**n for n in range(attempts - 1))
+
+    assert slowest <= resource(function)["Timeout"] / 2
+
+
 def test_the_reconciler_reads_the_unsettled_index_and_requeues_and_nothing_broader() -> None:
     assert grants("ReconcilerFunctionRole") == {
         ("sqs:SendMessage*", str(_queue_arn("PurchaseQueue"))),
