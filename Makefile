@@ -5,7 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3.13
 VENV ?= .venv
 BIN := $(VENV)/bin
-STACK_NAME ?= ticket-shop
+# The deployed stack, for seed and publish-frontend: samconfig.toml's stack, region and profile unless given.
+STACK_ARGS = $(if $(STACK_NAME),--stack-name $(STACK_NAME)) $(if $(REGION),--region $(REGION)) $(if $(PROFILE),--profile $(PROFILE))
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help venv chromium dev test lint scan bench format build deploy seed publish-frontend invoke clean
@@ -58,11 +59,11 @@ build: venv ## sam build: arm64 wheels and Python 3.13 bytecode (functions/Makef
 deploy: build ## sam deploy (the first time: `make deploy DEPLOY_ARGS=--guided`)
 	$(BIN)/sam deploy $(DEPLOY_ARGS)
 
-seed: venv ## Put data/gigs.json into the deployed stack's table (STACK_NAME=ticket-shop)
-	$(BIN)/python -m tools.seed --stack-name $(STACK_NAME)
+seed: venv ## Put data/gigs.json into the deployed stack's table (options: STACK_NAME= REGION= PROFILE=)
+	$(BIN)/python -m tools.seed $(STACK_ARGS)
 
 publish-frontend: venv ## Upload frontend/ to the deployed stack's bucket and invalidate CloudFront
-	$(BIN)/python -m tools.publish_frontend --stack-name $(STACK_NAME)
+	$(BIN)/python -m tools.publish_frontend $(STACK_ARGS)
 
 bench: build ## Benchmarks: cold init and warm purchase against bare boto3 handlers, zipped sizes, a worker batch
 	$(BIN)/python -m benchmarks.worker_batch
@@ -70,7 +71,8 @@ bench: build ## Benchmarks: cold init and warm purchase against bare boto3 handl
 	$(BIN)/python -m benchmarks.warm_purchase
 
 invoke: venv ## Run one function on one event against the embedded AWS: make invoke FUNCTION=PurchaseFunction EVENT=events/purchase-valid.json
-	$(BIN)/python -m tools.local.invoke $(FUNCTION) $(EVENT)
+	@$(BIN)/python -m tools.local.invoke $(FUNCTION) $(EVENT)
 
 clean: ## Remove the venv, build output and local state
 	rm -rf $(VENV) $(VENV)-scan .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	find functions tools tests benchmarks -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -78,4 +78,4 @@ def publish_stack(session: boto3.Session, stack_name: str) -> str:
 
 
 if __name__ == "__main__":
-    print(publish_stack(*stack.session_from_args(__doc__ or "")))
+    stack.run(publish_stack, __doc__ or "")

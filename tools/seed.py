@@ -18,4 +18,4 @@ def seed_stack(session: boto3.Session, stack_name: str) -> str:
 
 
 if __name__ == "__main__":
-    print(seed_stack(*stack.session_from_args(__doc__ or "")))
+    stack.run(seed_stack, __doc__ or "")

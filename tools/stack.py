@@ -1,9 +1,15 @@
 """A deployed stack, seen through its outputs: where `make seed` and `make publish-frontend` find things."""
 
 import argparse
+import sys
+import tomllib
+from collections.abc import Callable
 from typing import Any
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from tools.sam_template import ROOT
 
 
 def outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
@@ -11,13 +17,34 @@ def outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
-def session_from_args(description: str) -> tuple[boto3.Session, str]:
+def deployed_with() -> dict[str, str]:
+    """stack_name, region and profile as `sam deploy` reads them from samconfig.toml (`--guided` saves them)."""
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())["default"]
+    found = {**config.get("global", {}).get("parameters", {}), **config.get("deploy", {}).get("parameters", {})}
+    return {name: found[name] for name in ("stack_name", "region", "profile") if name in found}
+
+
+def session_from_args(description: str, argv: list[str] | None = None) -> tuple[boto3.Session, str]:
     """Parse --stack-name/--region/--profile, the options every deploy-time command takes."""
+    defaults = deployed_with()
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument(
-        "--stack-name", required=True, help="the stack `sam deploy` created (samconfig.toml: ticket-shop)"
-    )
-    parser.add_argument("--region", help="defaults to your AWS configuration's")
-    parser.add_argument("--profile", help="defaults to your AWS configuration's")
-    args = parser.parse_args()
+    parser.add_argument("--stack-name", default=defaults.get("stack_name"), help="default: samconfig.toml's")
+    parser.add_argument("--region", default=defaults.get("region"), help="default: samconfig.toml's, else AWS's")
+    parser.add_argument("--profile", default=defaults.get("profile"), help="default: samconfig.toml's, else AWS's")
+    args = parser.parse_args(argv)
+    if not args.stack_name:
+        parser.error("no stack name: pass --stack-name (make: STACK_NAME=...)")
     return boto3.Session(profile_name=args.profile, region_name=args.region), args.stack_name
+
+
+def run(command: Callable[[boto3.Session, str], str], description: str) -> None:
+    """Run a deploy-time command on the stack named on the command line; a plain message if AWS says no."""
+    session, stack_name = session_from_args(description)
+    try:
+        print(command(session, stack_name))
+    except NoRegionError:
+        sys.exit("No AWS region: pass REGION=... to make (--region), or set AWS_DEFAULT_REGION")
+    except NoCredentialsError:
+        sys.exit("No AWS credentials: pass PROFILE=... to make (--profile), or configure the AWS CLI's")
+    except (BotoCoreError, ClientError) as error:
+        sys.exit(f"{stack_name}: {error}")

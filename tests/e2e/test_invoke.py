@@ -140,4 +140,5 @@ def test_make_invoke_runs_the_sample_event_on_its_function(event: str, invoked: 
     # Then stdout is the function's response alone, its logs went to stderr, and it did what is expected
     assert run.result.returncode == 0, run.result.stderr
     assert "START RequestId: " in run.result.stderr
+    assert "Warning: " not in run.result.stderr, run.result.stderr
     EXPECTED[event][1](run)

@@ -96,6 +96,17 @@ def test_a_body_shorter_than_its_content_length_is_a_json_400(local_stack: Runni
     assert _is_json_message(response, "Bad Request")
 
 
+def test_a_chunked_body_is_a_json_411_not_a_body_read_as_empty(local_stack: RunningStack) -> None:
+    # When
+    response = raw_http(
+        local_stack.api_url, b"POST /purchase HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"
+    )
+
+    # Then
+    assert response.status == 411
+    assert _is_json_message(response, "Length Required")
+
+
 def test_a_content_length_of_thousands_of_digits_is_a_json_413(local_stack: RunningStack) -> None:
     # When
     response = raw_http(local_stack.api_url, b"POST /purchase HTTP/1.1\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n")

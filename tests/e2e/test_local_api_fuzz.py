@@ -23,6 +23,7 @@ ANSWERABLE = {
     400,  # malformed HTTP (request line, Content-Length, body cut short), JSON or base64
     404,  # no route (HTTP API answers a route's wrong method with 404, not 405), or no such gig
     409,  # a sold-out gig, or the same Idempotency-Key while the first request is in flight
+    411,  # a Transfer-Encoding (chunked) body: the local API reads bodies by their Content-Length
     413,  # a body over HTTP API's 10 MB, or over the function's 16 KiB
     414,  # a request line over 64 KiB
     422,  # fields that are invalid, or an Idempotency-Key reused with another order

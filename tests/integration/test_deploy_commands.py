@@ -1,12 +1,14 @@
 """`make seed` and `make publish-frontend` against a stack whose outputs say where things are (moto)."""
 
 import json
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
 from tests.conftest import REGION
+from tools import stack
 from tools.catalogue import load_gigs
 from tools.publish_frontend import SETTINGS_KEY, publish_stack, site_files
 from tools.seed import seed_stack
@@ -152,3 +154,36 @@ def test_publishing_invalidates_the_whole_distribution(session: boto3.Session, f
     (summary,) = cloudfront.list_invalidations(DistributionId=frontend_stack)["InvalidationList"]["Items"]
     invalidation = cloudfront.get_invalidation(DistributionId=frontend_stack, Id=summary["Id"])["Invalidation"]
     assert invalidation["InvalidationBatch"]["Paths"]["Items"] == ["/*"]
+
+
+# --- Which stack, where: samconfig.toml's unless told ----------------------------------------------------------
+
+
+def test_the_stack_defaults_to_samconfig_s_and_options_override_it() -> None:
+    _, default = stack.session_from_args("seed", [])
+    session, named = stack.session_from_args("seed", ["--stack-name", "other", "--region", "eu-west-1"])
+
+    assert default == stack.deployed_with()["stack_name"] == "ticket-shop"
+    assert (named, session.region_name) == ("other", "eu-west-1")
+
+
+def test_without_a_region_the_command_says_how_to_give_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for variable in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setattr("sys.argv", ["seed"])
+
+    with pytest.raises(SystemExit) as stopped:
+        stack.run(seed_stack, "seed")
+
+    assert "No AWS region: pass REGION=" in str(stopped.value)
+
+
+def test_a_stack_that_does_not_exist_is_named_in_a_one_line_error(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.argv", ["seed", "--stack-name", "nowhere", "--region", REGION])
+
+    with pytest.raises(SystemExit) as stopped:
+        stack.run(seed_stack, "seed")
+
+    assert str(stopped.value).startswith("nowhere: ")
+    assert "does not exist" in str(stopped.value)

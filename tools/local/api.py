@@ -71,6 +71,7 @@ BAD_REQUEST = HttpResponse.json(HTTPStatus.BAD_REQUEST, {"message": "Bad Request
 NOT_FOUND = HttpResponse.json(HTTPStatus.NOT_FOUND, {"message": "Not Found"})
 INTERNAL_SERVER_ERROR = HttpResponse.json(HTTPStatus.INTERNAL_SERVER_ERROR, {"message": "Internal Server Error"})
 TOO_LARGE = HttpResponse.json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"message": "Request Entity Too Large"})
+LENGTH_REQUIRED = HttpResponse.json(HTTPStatus.LENGTH_REQUIRED, {"message": "Length Required"})
 
 
 # --- Routes -------------------------------------------------------------------------------------------
@@ -451,7 +452,11 @@ class _ApiRequestHandler(BaseHTTPRequestHandler):
 
     def handle_any(self) -> None:
         length = content_length(self.headers.get_all("Content-Length") or [])
-        if length is None:
+        if self.headers.get_all("Transfer-Encoding"):
+            # A chunked body is not read here (one that never ends would hold the connection): say so.
+            response, outcome = LENGTH_REQUIRED, "Transfer-Encoding: the local API reads bodies with a Content-Length"
+            self.close_connection = True
+        elif length is None:
             response, outcome = BAD_REQUEST, "invalid Content-Length"
         elif length > MAX_BODY_BYTES:
             response, outcome = TOO_LARGE, f"body over {MAX_BODY_BYTES // 1024 // 1024} MB"

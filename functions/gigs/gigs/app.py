@@ -6,6 +6,7 @@ so the handler dispatches on it rather than importing a router: Powertools' even
 """
 
 import json
+import warnings
 from collections.abc import Mapping
 from functools import cache
 from http import HTTPStatus
@@ -29,6 +30,8 @@ CATALOGUE_UNAVAILABLE = "CatalogueUnavailable"
 
 logger = Logger()
 metrics = Metrics()
+# Metrics count failures only: a request that succeeds has none, which is no reason for a warning in the logs.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 @cache
