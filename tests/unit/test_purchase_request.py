@@ -1,7 +1,7 @@
 """POST /purchase's body: every bad input is rejected with its field named, and card data never shows."""
 
 import unicodedata
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from purchase.request import MAX_NAME_LENGTH, PurchaseRequest
+from purchase.request import MAX_NAME_LENGTH, PurchaseRequest, card_check_date
 
 TODAY = date(2026, 11, 23)
 
@@ -209,6 +209,29 @@ def test_a_card_that_expired_earlier_this_year_is_rejected() -> None:
 
 def test_a_card_expiring_this_month_is_still_valid() -> None:
     assert validate(cardExpiryYear="2026", cardExpiryMonth="11").card_expiry_month == 11
+
+
+NOVEMBER_2026_CARD = {**VALID, "cardExpiryYear": 2026, "cardExpiryMonth": 11}
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 12, 1, 4, 0, tzinfo=UTC),  # 20:00 on 30 November in Los Angeles
+        datetime(2026, 12, 1, 11, 59, tzinfo=UTC),  # still 30 November at UTC-12
+    ],
+)
+def test_a_card_expiring_this_month_is_valid_until_the_month_has_ended_everywhere(now: datetime) -> None:
+    order = PurchaseRequest.model_validate(NOVEMBER_2026_CARD, context={"today": card_check_date(now)})
+
+    assert order.card_expiry_month == 11
+
+
+def test_a_card_is_expired_once_its_month_has_ended_everywhere() -> None:
+    december_everywhere = card_check_date(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+
+    with pytest.raises(ValidationError, match="The card has expired"):
+        PurchaseRequest.model_validate(NOVEMBER_2026_CARD, context={"today": december_everywhere})
 
 
 def test_an_expiry_year_decades_away_is_a_typo() -> None:

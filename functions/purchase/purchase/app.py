@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyInconsistentStateError,
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
@@ -42,7 +43,7 @@ from purchase.orders import (
     SoldOut,
     place_order,
 )
-from purchase.request import PurchaseRequest
+from purchase.request import PurchaseRequest, card_check_date
 from purchase.settings import Settings
 
 MAX_BODY_BYTES = 16 * 1024
@@ -149,7 +150,7 @@ def answer(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         errors = [{"field": IDEMPOTENCY_KEY, "message": message}]
         body = {"message": f"{IDEMPOTENCY_KEY} in use", "errors": errors}
         return _json(HTTPStatus.CONFLICT, body, headers={"Retry-After": "1"})
-    except (ServiceUnavailable, IdempotencyPersistenceLayerError):
+    except (ServiceUnavailable, IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError):
         logger.exception("Order not taken")
         metrics.add_metric(name=ORDERS_NOT_TAKEN, unit=MetricUnit.Count, value=1)
         message = "Tickets cannot be sold right now; nothing was charged. Please try again shortly."
@@ -205,7 +206,8 @@ def read_order(event: Mapping[str, Any]) -> PurchaseRequest:
     if not isinstance(data, dict):
         raise RequestRejected(HTTPStatus.BAD_REQUEST, "The request body must be a JSON object")
     try:
-        return PurchaseRequest.model_validate(data)
+        # One day for the whole order: the year's and the month's checks agree even at midnight.
+        return PurchaseRequest.model_validate(data, context={"today": card_check_date()})
     except ValidationError as error:
         errors = [_field_error(detail["loc"], detail["msg"]) for detail in error.errors(include_input=False)]
         raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY, "Some fields are invalid", errors) from None

@@ -3,7 +3,7 @@
 import hashlib
 import json
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, cast
 
 from email_validator import EmailNotValidError, validate_email
@@ -176,7 +176,16 @@ class PurchaseRequest(CamelModel):
         return month
 
 
+def card_check_date(now: datetime | None = None) -> date:
+    """The day card expiries are checked against: the date in the world's last time zone (UTC-12).
+
+    A card is valid to the end of its expiry month where its holder is; on the last evening of a month in
+    the Americas it is already the next month in UTC, and such a card must not be refused.
+    """
+    return ((now or datetime.now(UTC)) - timedelta(hours=12)).date()
+
+
 def _today(info: ValidationInfo) -> date:
     context = info.context or {}
-    today: date = context.get("today") or datetime.now(UTC).date()
+    today: date = context.get("today") or card_check_date()
     return today
