@@ -35,7 +35,8 @@ CLIENT_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": _ATTEMPTS},
 )
 # The longest one call can take with CLIENT_CONFIG: every attempt timing out, and the standard retry mode's
-# backoff before each retry (at most 1, 2, 4... s). The purchase's Deadline counts in these.
+# backoff before each retry (at most 1, 2, 4... s; botocore's opt-in AWS_NEW_RETRIES_2026 mode may also wait
+# for a service's x-amz-retry-after, which this does not count). The purchase's Deadline counts in these.
 CALL_SECONDS = _ATTEMPTS * (_CONNECT_SECONDS + _READ_SECONDS) + sum(2**retry for retry in range(_ATTEMPTS - 1))
 
 _GIG_FIELDS = ["id", "bandName", "venue", "city", "#date", "collectionPoint", "collectionTime", "price", "#capacity"]
