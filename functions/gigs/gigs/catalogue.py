@@ -12,7 +12,7 @@ from gigs.models import Gig
 
 # DynamoDB answers in milliseconds: a second without an answer is a fault, tried once more. At its slowest
 # (5 s) a call still ends well inside the function's timeout, so the buyer gets the 503, not API Gateway's.
-CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"mode": "standard", "max_attempts": 2})
+CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 2})
 
 _deserialize = TypeDeserializer().deserialize
 

@@ -32,7 +32,7 @@ _CONNECT_SECONDS, _READ_SECONDS, _ATTEMPTS = 1, 1, 2
 CLIENT_CONFIG = Config(
     connect_timeout=_CONNECT_SECONDS,
     read_timeout=_READ_SECONDS,
-    retries={"mode": "standard", "max_attempts": _ATTEMPTS},
+    retries={"mode": "standard", "total_max_attempts": _ATTEMPTS},
 )
 # The longest one call can take with CLIENT_CONFIG: every attempt timing out, and the standard retry mode's
 # backoff before each retry (at most 1, 2, 4... s; botocore's opt-in AWS_NEW_RETRIES_2026 mode may also wait
