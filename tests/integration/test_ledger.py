@@ -170,6 +170,29 @@ def test_fifty_concurrent_buyers_of_five_seats_get_five_tickets_and_forty_five_s
     assert int(gig_item()["sold"]) == 5
 
 
+def test_a_seat_taken_whose_answer_was_lost_is_answered_as_done_when_botocore_retries(
+    resources: LocalResources,
+) -> None:
+    settings = LedgerSettings.from_env()
+    client = boto3.client("dynamodb", region_name=REGION)
+
+    def lose_the_first_answer(attempts: int, **_: Any) -> float | None:
+        return 0 if attempts == 1 else None  # retry at once, as after a read timeout: it had committed
+
+    client.meta.events.register_first("needs-retry.dynamodb.TransactWriteItems", lose_the_first_answer)
+    ledger = TicketLedger(settings, client=client)
+    order = PurchaseRequest.model_validate({**VALID, "gigId": ROOFTOP}, context={"today": date(2026, 11, 23)})
+
+    ticket = place_order(
+        order, GigCatalogue(settings.gigs_table_name, client), ledger, SqsTicketQueue(settings.queue_url)
+    )
+
+    assert [item["id"] for item in tickets_of()] == [str(ticket.ticket_id)]
+    assert ticket_item(str(ticket.ticket_id))["status"] == "RESERVED"
+    assert int(gig_item()["sold"]) == 1
+    assert queued(resources) == [str(ticket.ticket_id)]
+
+
 def test_a_sold_out_gig_answers_409_naming_the_gig_and_queues_nothing(
     resources: LocalResources, lambda_context: LambdaContext
 ) -> None:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
@@ -251,9 +251,9 @@ class TicketLedger:
         """Run the transaction; None if it committed, else why each item was refused."""
         for attempt in range(1, self.CONFLICT_ATTEMPTS + 1):
             try:
-                # The token makes botocore's own retry of this attempt (after a timeout, say) safe: if the
-                # first one committed, DynamoDB answers it as done instead of refusing the ticket twice.
-                self._client.transact_write_items(TransactItems=items, ClientRequestToken=str(uuid4()))
+                # botocore gives each call a ClientRequestToken and keeps it for its own retries: a retry of an
+                # attempt that committed (its answer lost) is answered as done, not refused as a second ticket.
+                self._client.transact_write_items(TransactItems=items)
             except ClientError as error:
                 reasons = cast(list[dict[str, Any]] | None, error.response.get("CancellationReasons"))
                 if not reasons:

@@ -13,9 +13,11 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 from worker.delivery import EmailRejected, TicketStatus
 from worker.email_content import Email
 
-# Ten sends run at once (a full batch), so the connection pool holds ten.
+# Ten sends run at once (a full batch), so the connection pool holds ten. DynamoDB and SQS answer in
+# milliseconds: at its slowest (three attempts timing out, 12 s) a call fails its record well before the
+# invocation's 30 s timeout would fail the whole batch.
 CLIENT_CONFIG = Config(
-    connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=10
+    connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 3}, max_pool_connections=10
 )
 # SES has no idempotency token: a send retried after its request reached SES (a read timeout, a 5xx, a
 # connection dropped mid-answer) may be a second email. So botocore never retries a send; SesMailer retries
