@@ -257,7 +257,33 @@ class SamTemplate:
 
     def http_api_cors(self) -> dict[str, Any]:
         (api,) = self.of_type("AWS::Serverless::HttpApi").values()
-        return dict(api.get("CorsConfiguration", {}))
+        cors = api.get("CorsConfiguration", {})
+        if set(cors) == {"Fn::If"}:  # the whole configuration as one intrinsic, which is how SAM keeps it whole
+            condition, when_true, when_false = cors["Fn::If"]
+            cors = when_true if self.condition_holds(condition) else when_false
+        return dict(cors) if cors != {"Ref": "AWS::NoValue"} else {}
+
+    def condition_holds(self, name: str, overrides: Mapping[str, str] | None = None) -> bool:
+        """Evaluate one of the template's Conditions (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition)."""
+        parameters = {**PSEUDO_PARAMETER_VALUES, **self.parameters(overrides)}
+
+        def holds(expression: Mapping[str, Any]) -> bool:
+            ((function, argument),) = expression.items()
+            match function:
+                case "Fn::Equals":
+                    left, right = (resolve(side, parameters.__getitem__, _no_attributes) for side in argument)
+                    return str(left) == str(right)
+                case "Fn::Not":
+                    return not holds(argument[0])
+                case "Fn::And":
+                    return all(holds(each) for each in argument)
+                case "Fn::Or":
+                    return any(holds(each) for each in argument)
+                case "Condition":
+                    return holds(self.document["Conditions"][argument])
+            raise ValueError(f"condition function {function} is not supported here")
+
+        return holds(self.document["Conditions"][name])
 
 
 def _merge_globals(defaults: Any, own: Any) -> Any:
@@ -270,6 +296,14 @@ def _merge_globals(defaults: Any, own: Any) -> Any:
     if isinstance(defaults, list) and isinstance(own, list):
         return defaults + own
     return own
+
+
+# What the pseudo parameters a condition may test are, locally.
+PSEUDO_PARAMETER_VALUES = {"AWS::StackName": "ticket-shop", "AWS::Region": "us-east-1", "AWS::Partition": "aws"}
+
+
+def _no_attributes(name: str, attribute: str) -> Any:
+    raise ValueError(f"a condition cannot read {name}.{attribute}")
 
 
 Ref = Callable[[str], Any]

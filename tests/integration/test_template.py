@@ -325,13 +325,20 @@ def test_the_api_routes_are_the_shop_s() -> None:
     }
 
 
-def test_cors_is_configured_on_the_api_for_the_frontend() -> None:
-    cors = TEMPLATE.http_api_cors()
+def test_cors_reaches_the_deployed_api_whole_for_the_frontend() -> None:
+    # As SAM writes it for API Gateway: every setting, not only the origins (an intrinsic AllowOrigins alone
+    # would become the whole configuration).
+    condition, cors, otherwise = resource("ShopApi")["Body"]["x-amazon-apigateway-cors"]["Fn::If"]
 
-    assert "https://${FrontendDistribution.DomainName}" in str(cors["AllowOrigins"])
-    assert "{'Ref': 'AllowedOrigins'}" in str(cors["AllowOrigins"])
-    assert set(cors["AllowMethods"]) == {"GET", "POST", "OPTIONS"}
-    assert cors["AllowHeaders"] == ["content-type", "idempotency-key"]
+    assert (condition, otherwise) == ("CorsFromTemplate", {"Ref": "AWS::NoValue"})
+    assert TEMPLATE.condition_holds(condition)
+    # SAM writes the parameter's text in (here its default): one string, split into origins by CloudFormation.
+    origins = f"{TEMPLATE.parameters()['AllowedOrigins']},https://${{FrontendDistribution.DomainName}}"
+    assert cors["allowOrigins"] == {"Fn::Split": [",", {"Fn::Sub": origins}]}
+    assert set(cors["allowMethods"]) == {"GET", "POST", "OPTIONS"}
+    assert cors["allowHeaders"] == ["content-type", "idempotency-key"]
+    assert cors["exposeHeaders"] == ["retry-after"]
+    assert cors["maxAge"] == 600
 
 
 def test_the_api_is_throttled_and_logs_access_to_a_log_group_with_retention() -> None:

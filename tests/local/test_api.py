@@ -196,7 +196,7 @@ def test_the_allowed_origins_are_the_templates_except_the_cloudfront_domain(
     cors = Cors.from_template(template.http_api_cors(), resources)
 
     # Then the AllowedOrigins parameter's origins are there; CloudFront's, which exists only on AWS, is not
-    assert cors.allow_origins == set(template.parameters()["AllowedOrigins"])
+    assert cors.allow_origins == set(template.parameters()["AllowedOrigins"].split(","))
     assert cors.allow_methods == tuple(template.http_api_cors()["AllowMethods"])
 
 

@@ -52,12 +52,26 @@ def test_the_short_form_intrinsics_of_the_template_are_read() -> None:
 
 
 def test_list_parameters_read_as_lists() -> None:
-    assert SamTemplate().parameters({"AllowedOrigins": "https://a.example.com,https://b.example.com"})[
-        "AllowedOrigins"
-    ] == [
+    template = SamTemplate({"Parameters": {"Origins": {"Type": "CommaDelimitedList", "Default": "a"}}, "Resources": {}})
+
+    assert template.parameters({"Origins": "https://a.example.com,https://b.example.com"})["Origins"] == [
         "https://a.example.com",
         "https://b.example.com",
     ]
+
+
+def test_conditions_are_evaluated_with_the_parameters() -> None:
+    template = SamTemplate()
+
+    assert template.condition_holds("HasAlarmEmail") is False
+    assert template.condition_holds("HasAlarmEmail", {"AlarmEmail": "ops@example.com"}) is True
+    assert template.condition_holds("CorsFromTemplate") is True
+
+
+def test_the_cors_configuration_is_read_through_the_intrinsic_that_keeps_it_whole() -> None:
+    cors = SamTemplate().http_api_cors()
+
+    assert set(cors) == {"AllowOrigins", "AllowMethods", "AllowHeaders", "ExposeHeaders", "MaxAge"}
 
 
 def _template_with_events(events: dict[str, object]) -> SamTemplate:
