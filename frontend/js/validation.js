@@ -14,6 +14,8 @@ export const MAX_EMAIL_LOCAL_LENGTH = 64;
 // characters), private-use (Co), unassigned (Cn) or surrogate (Cs) code point, no line or paragraph
 // separator (Zl, Zp).
 const CONTROL_CHARS = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]/u;
+// Nor a web or email address (the server's ADDRESS_IN_NAME): names are greeted in the confirmation email.
+const ADDRESS_IN_NAME = /:\/\/|www\.|@/i;
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const ASCII = /^[\x21-\x7e]*$/;
 
@@ -56,6 +58,7 @@ export function validateName(value, label = "your name") {
     return `Use at most ${MAX_NAME_LENGTH} characters for ${label}.`;
   }
   if (hasControlCharacters(trimmed)) return `Remove the invisible or control characters from ${label}.`;
+  if (ADDRESS_IN_NAME.test(trimmed)) return `Use a name, not a web or email address, for ${label}.`;
   return null;
 }
 

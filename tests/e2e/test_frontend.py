@@ -259,6 +259,24 @@ def test_a_card_number_failing_the_luhn_check_is_flagged_beside_it_and_no_order_
     assert [(request.post_data_json or {}).get("cardNumber") for request in posted] == ["4242424242424242"]
 
 
+def test_a_name_holding_a_web_address_is_flagged_beside_it_and_no_order_is_sent(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given a gig page, with the order filled in and a link where the name goes
+    _open_gig(page, local_stack, GIGS[1]["id"])
+    posted = _purchases(page)
+    _fill_order(page, _buyer_email())
+    page.get_by_label("Full name").fill("Your refund: http://evil.example/claim")
+
+    # When the buyer submits it
+    _submit(page)
+
+    # Then the form says so beside the name, as the API would (the same rule), and sends nothing
+    expect(page.locator("#name-error")).to_have_text("Use a name, not a web or email address, for your name.")
+    expect(page.get_by_label("Full name")).to_have_attribute("aria-invalid", "true")
+    assert posted == []
+
+
 def test_a_field_the_server_rejects_shows_the_servers_message_beside_it(page: Page, local_stack: RunningStack) -> None:
     # Given an address the form's simple shape check lets through but the API refuses (a reserved domain)
     _open_gig(page, local_stack, GIGS[2]["id"])

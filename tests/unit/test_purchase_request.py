@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from purchase.request import MAX_NAME_LENGTH, PurchaseRequest, card_check_date
+from purchase.request import ADDRESS_IN_NAME, MAX_NAME_LENGTH, PurchaseRequest, card_check_date
 
 TODAY = date(2026, 11, 23)
 
@@ -207,6 +207,18 @@ def test_a_card_that_expired_earlier_this_year_is_rejected() -> None:
     assert errors_of(cardExpiryYear=2026, cardExpiryMonth=10) == {"cardExpiryMonth": "The card has expired"}
 
 
+@pytest.mark.parametrize(
+    "name", ["Your refund: http://evil.example/claim", "Visit WWW.evil.example", "ada@example.com", "x://y"]
+)
+@pytest.mark.parametrize("field", ["name", "nameOnCard"])
+def test_a_name_holding_a_web_or_email_address_is_refused(field: str, name: str) -> None:
+    assert errors_of(**{field: name}) == {field: "Must be a name, not a web or email address"}
+
+
+def test_names_with_dots_and_colons_are_still_names() -> None:
+    assert validate(name="Dr. J. R. R. Tolkien: Jr.").name == "Dr. J. R. R. Tolkien: Jr."
+
+
 def test_a_card_expiring_this_month_is_still_valid() -> None:
     assert validate(cardExpiryYear="2026", cardExpiryMonth="11").card_expiry_month == 11
 
@@ -300,6 +312,7 @@ def test_any_name_is_either_rejected_by_field_or_free_of_forbidden_characters(na
         return
     accepted = outcome.name
     assert not {unicodedata.category(character) for character in accepted} & NAME_CATEGORIES_REFUSED
+    assert not ADDRESS_IN_NAME.search(accepted)
     assert accepted == unicodedata.normalize("NFC", accepted) == accepted.strip()
     assert 1 <= len(accepted) <= MAX_NAME_LENGTH
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 import unicodedata
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, cast
@@ -33,6 +34,9 @@ MAX_EXPIRY_YEARS_AHEAD = 20
 # surrogate (Cs) code point, or a line or paragraph separator (Zl, Zp) is an injection or a disguise,
 # not part of a name. (The price: the zero-width joiners some scripts use are refused too.)
 FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"})
+# Nor a web or email address: the buyer's name is greeted in an email the shop sends to whatever address the
+# order gives, and a link there would make the shop a relay for someone else's message.
+ADDRESS_IN_NAME = re.compile(r"://|www\.|@", re.IGNORECASE)
 
 
 def _person_name(value: str) -> str:
@@ -40,6 +44,8 @@ def _person_name(value: str) -> str:
         raise PydanticCustomError(
             "forbidden_characters", "Must not contain line breaks, control, invisible or unassigned characters"
         )
+    if ADDRESS_IN_NAME.search(value):
+        raise PydanticCustomError("address_in_name", "Must be a name, not a web or email address")
     # NFC, so that a name typed with combining accents is the same name, and the same length, as its
     # precomposed spelling.
     value = unicodedata.normalize("NFC", value).strip()
