@@ -53,6 +53,26 @@ def test_an_unknown_gig_is_a_json_404_that_is_not_cached(
     assert response["headers"]["Cache-Control"] == "no-store"
 
 
+def test_a_malformed_catalogue_item_is_left_out_and_logged_and_the_rest_is_listed(
+    resources: LocalResources, lambda_context: LambdaContext, logs: Any
+) -> None:
+    table = boto3.resource("dynamodb", region_name=REGION).Table(resources.refs["GigsTable"])
+    broken = {**load_gigs()[0], "id": "broken-gig-2027", "date": '2027-05-05"><b>'}
+    table.put_item(Item=broken)
+
+    listed = lambda_handler(load_event("gigs-list.json"), lambda_context)
+    one = get_gig("broken-gig-2027", lambda_context)
+
+    assert listed["statusCode"] == 200
+    assert {gig["id"] for gig in json.loads(listed["body"])} == {gig["id"] for gig in load_gigs()}
+    assert one["statusCode"] == 404
+    left_out = [
+        line for line in logs.getvalue().splitlines() if "Gig left out: its catalogue item is malformed" in line
+    ]
+    assert len(left_out) == 2  # once by the list, once by the look-up
+    assert all('"gigId":"broken-gig-2027"' in line for line in left_out)
+
+
 def test_when_the_table_is_unreachable_the_answer_is_a_503(
     resources: LocalResources, lambda_context: LambdaContext
 ) -> None:

@@ -3,6 +3,7 @@
 from typing import Any
 
 import boto3
+from aws_lambda_powertools import Logger
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -15,6 +16,7 @@ from gigs.models import Gig
 CLIENT_CONFIG = Config(connect_timeout=1, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 2})
 
 _deserialize = TypeDeserializer().deserialize
+logger = Logger(child=True)
 
 
 class GigCatalogue:
@@ -26,9 +28,10 @@ class GigCatalogue:
         """A scan is right for a catalogue of a few hundred gigs at most."""
         try:
             pages = self._client.get_paginator("scan").paginate(TableName=self._table_name)
-            return [_gig(item) for page in pages for item in page["Items"]]
+            items = [item for page in pages for item in page["Items"]]
         except (BotoCoreError, ClientError) as error:
             raise CatalogueUnavailable from error
+        return [gig for item in items if (gig := _gig(item)) is not None]
 
     def find(self, gig_id: str) -> Gig | None:
         try:
@@ -38,5 +41,11 @@ class GigCatalogue:
         return None if item is None else _gig(item)
 
 
-def _gig(item: dict[str, Any]) -> Gig:
-    return Gig.from_item({key: _deserialize(value) for key, value in item.items()})
+def _gig(item: dict[str, Any]) -> Gig | None:
+    """The gig, or None for an item that is not one: one bad row must not take the whole catalogue down."""
+    try:
+        return Gig.from_item({key: _deserialize(value) for key, value in item.items()})
+    except (KeyError, TypeError, ValueError) as error:
+        gig_id = str(item.get("id", {}).get("S", ""))[:100]
+        logger.error("Gig left out: its catalogue item is malformed", extra={"gigId": gig_id, "error": repr(error)})
+        return None
