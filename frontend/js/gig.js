@@ -111,10 +111,13 @@ let gigId = "";
 /**
  * The order last sent and its Idempotency-Key. A key names one order: a retry of the same order (a double
  * submit, a retry after a lost answer) reuses it; a changed order is a new one, with a new key (the API
- * answers 422 to a key reused for a different order).
- * @type {{order: string, key: string}|null}
+ * answers 422 to a key reused for a different order). Until the order is answered, its key is also kept in
+ * sessionStorage under the order's identity, so that sending it again after leaving the page (Back, a
+ * reload) reuses it too: the shop answers with the ticket it made, not a second one.
+ * @type {{order: string, identity: string, key: string}|null}
  */
 let sent = null;
+const PENDING_KEYS = "encore.pendingOrderKeys";
 
 /**
  * The form control for an API field name.
@@ -122,8 +125,19 @@ let sent = null;
  * @returns {HTMLInputElement|HTMLSelectElement|null}
  */
 function control(field) {
+  if (!FIELDS.includes(field)) return null; // gigId is a hidden input: nothing a buyer can correct
   const node = form.elements.namedItem(field);
   return node instanceof HTMLInputElement || node instanceof HTMLSelectElement ? node : null;
+}
+
+/**
+ * A field's label as the buyer reads it ("Security code").
+ * @param {string} field
+ * @returns {string}
+ */
+function labelOf(field) {
+  const input = control(field);
+  return (input && form.querySelector(`label[for="${input.id}"]`)?.textContent?.trim()) || "";
 }
 
 /* ---------- Rendering the gig ---------- */
@@ -232,7 +246,7 @@ async function refreshTicketsLeft() {
 }
 
 /** Load the gig named in the URL. */
-async function load() {
+async function load(retried = false) {
   const id = new URLSearchParams(window.location.search).get("id")?.trim() ?? "";
   if (id === "") {
     showNotFound();
@@ -247,10 +261,11 @@ async function load() {
     }
     clearStatus(status);
     renderGig(gig, id);
+    if (retried) document.getElementById("gig-title")?.focus(); // not the status line, now empty
   } catch (error) {
     showLoadError(status, loadErrorMessage(error, "this gig"), () => {
       status.focus();
-      load();
+      load(true);
     });
   }
 }
@@ -309,12 +324,18 @@ function showSummary(title, items = [], extra = []) {
  * Show field errors beside their fields and in the summary, then focus the first.
  * @param {{field: string, message: string}[]} errors In form order where possible.
  * @param {string} title Summary heading.
+ * @param {{nameFields?: boolean}} [options] nameFields: prefix each summary item with its field's label.
  */
-function showFieldErrors(errors, title) {
+function showFieldErrors(errors, title, { nameFields = false } = {}) {
   for (const { field, message } of errors) {
     if (control(field)) setFieldError(field, message);
   }
-  showSummary(title, errors);
+  // The API's messages ("Must be 3 or 4 digits") do not say which field; in the summary they must.
+  const named = errors.map(({ field, message }) => {
+    const label = nameFields ? labelOf(field) : "";
+    return { field, message: label ? `${label}: ${message}` : message };
+  });
+  showSummary(title, named);
   const first = FIELDS.map(control).find((input) => input?.getAttribute("aria-invalid") === "true");
   (first ?? summary).focus();
 }
@@ -410,10 +431,56 @@ function delay(ms) {
  * @param {Record<string, string|boolean>} payload
  * @returns {string}
  */
-function idempotencyKeyFor(payload) {
+async function idempotencyKeyFor(payload) {
   const order = JSON.stringify(payload);
-  if (sent === null || sent.order !== order) sent = { order, key: newIdempotencyKey() };
+  if (sent === null || sent.order !== order) {
+    const identity = await orderIdentity(payload);
+    // An order this tab sent whose answer never came (the page was left, the connection dropped) keeps its key.
+    sent = { order, identity, key: (identity && pendingKeys()[identity]) || newIdempotencyKey() };
+  }
+  if (sent.identity) savePendingKeys({ ...pendingKeys(), [sent.identity]: sent.key });
   return sent.key;
+}
+
+/**
+ * The order as the shop tells orders apart (the gig, the name, the address; never the card), hashed: what
+ * the tab may keep in sessionStorage. Empty where the browser has no SubtleCrypto (not https or localhost).
+ * @param {Record<string, string|boolean>} payload
+ * @returns {Promise<string>}
+ */
+async function orderIdentity(payload) {
+  if (!globalThis.crypto?.subtle) return "";
+  const identity = new TextEncoder().encode(JSON.stringify([payload.gigId, payload.name, payload.email]));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", identity));
+  return [...digest].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** @returns {Record<string, string>} The keys of orders sent from this tab and not yet answered. */
+function pendingKeys() {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(PENDING_KEYS) ?? "{}");
+    return stored && typeof stored === "object" ? stored : {};
+  } catch {
+    return {};
+  }
+}
+
+/** @param {Record<string, string>} keys */
+function savePendingKeys(keys) {
+  try {
+    sessionStorage.setItem(PENDING_KEYS, JSON.stringify(keys));
+  } catch {
+    // Storage full or refused: the key lives as long as the page, as before.
+  }
+}
+
+/** The order last sent got an answer that settles it: its key is no longer needed to ask again. */
+function forgetSentKey() {
+  if (sent?.identity) {
+    const { [sent.identity]: _, ...others } = pendingKeys();
+    savePendingKeys(others);
+  }
+  sent = null;
 }
 
 /**
@@ -451,7 +518,7 @@ function retryAfterMs(headers) {
  * @returns {Promise<import("./api.js").ApiResponse>}
  */
 async function sendOrder(payload) {
-  const key = idempotencyKeyFor(payload);
+  const key = await idempotencyKeyFor(payload);
   for (let retries = 0; ; retries += 1) {
     const response = await purchase(payload, key);
     if (!keyInProgress(response) || retries >= IN_PROGRESS_RETRIES) return response;
@@ -546,8 +613,10 @@ async function followTicket(ticketId, show) {
 function handleResponse(response, email) {
   const { status: code, ok, body } = response;
   const message = body && typeof body === "object" ? text(body.message) : "";
+  // A 503, a 429 or "still in progress" leaves the order unsettled: sending it again must reuse its key.
+  const unsettled = !ok && (keyInProgress(response) || code === 429 || code >= 500);
+  if (!unsettled) forgetSentKey();
   if (ok) {
-    sent = null;
     showSuccess(body && typeof body === "object" ? text(body.ticketId) : "", email);
     refreshTicketsLeft();
   } else if (keyInProgress(response)) {
@@ -559,11 +628,11 @@ function handleResponse(response, email) {
   } else if (code === 413) {
     showFormProblem(MESSAGES.tooLarge);
   } else if ((code === 400 || code === 422) && errorFields(body).includes(IDEMPOTENCY_KEY)) {
-    sent = null; // the key is spoiled for this order: the next attempt gets a new one
+    // The key is spoiled for this order (forgotten above): the next attempt gets a new one.
     showFormProblem(MESSAGES.keyReused);
   } else if (code === 400 || code === 422) {
     const errors = serverErrors(body);
-    if (errors.length > 0) showFieldErrors(errors, message || MESSAGES.invalid);
+    if (errors.length > 0) showFieldErrors(errors, message || MESSAGES.invalid, { nameFields: true });
     else showFormProblem(message || MESSAGES.invalid);
   } else {
     showFormProblem(MESSAGES.unavailable);
@@ -604,13 +673,16 @@ async function onSubmit(event) {
  */
 function onEdit(event) {
   const target = /** @type {HTMLInputElement} */ (event.target);
-  if (!FIELDS.includes(target.name) || target.getAttribute("aria-invalid") !== "true") return;
+  const expiry = target.name.startsWith("cardExpiry");
+  // The month's "expired" may be corrected by choosing a later year: either expiry field counts.
+  const edited = expiry ? ["cardExpiryMonth", "cardExpiryYear"] : [target.name];
+  const invalid = (/** @type {string} */ field) => control(field)?.getAttribute("aria-invalid") === "true";
+  if (!FIELDS.includes(target.name) || !edited.some(invalid)) return;
   const fields = readFields();
-  const current = target.name.startsWith("cardExpiry")
+  const current = expiry
     ? validateExpiry(fields.cardExpiryMonth, fields.cardExpiryYear)
     : validatePurchase(fields);
-  const related = target.name.startsWith("cardExpiry") ? ["cardExpiryMonth", "cardExpiryYear"] : [target.name];
-  for (const field of related) {
+  for (const field of edited) {
     if (current[/** @type {keyof typeof current} */ (field)]) continue;
     setFieldError(field, null);
     summary.querySelector(`li[data-field="${field}"]`)?.remove();
@@ -619,6 +691,17 @@ function onEdit(event) {
 }
 
 fillExpiryYears();
+// Leaving while an order is on its way would lose its answer: the browser asks the buyer first.
+window.addEventListener("beforeunload", (event) => {
+  if (busy) event.preventDefault();
+});
+// The browser refills a form it restores (Back, Forward, a reload): never the card's number or code.
+window.addEventListener("pageshow", () => {
+  for (const field of ["cardNumber", "cardCVC"]) {
+    const input = control(field);
+    if (input) input.value = "";
+  }
+});
 form.addEventListener("submit", onSubmit);
 form.addEventListener("input", onEdit);
 form.addEventListener("change", onEdit);

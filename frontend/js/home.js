@@ -40,7 +40,7 @@ function renderCard(gig, index) {
 }
 
 /** Fetch the gigs and render them, or explain why not. */
-async function load() {
+async function load(retried = false) {
   showProgress(status, "Loading gigs…");
   list.hidden = true;
   try {
@@ -53,10 +53,11 @@ async function load() {
     }
     clearStatus(status);
     list.hidden = false;
+    if (retried) list.querySelector("a")?.focus(); // not the status line, now empty
   } catch (error) {
     showLoadError(status, loadErrorMessage(error, "the gigs"), () => {
       status.focus();
-      load();
+      load(true);
     });
   }
 }

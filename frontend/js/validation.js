@@ -52,7 +52,8 @@ export function hasControlCharacters(value) {
  * @returns {string|null} Error message, or null if valid.
  */
 export function validateName(value, label = "your name") {
-  const trimmed = asString(value).trim();
+  // Composed first, as the server counts: an accent typed as a combining mark is one character, not two.
+  const trimmed = asString(value).normalize("NFC").trim();
   if (trimmed === "") return `Enter ${label}.`;
   if (codePointLength(trimmed) > MAX_NAME_LENGTH) {
     return `Use at most ${MAX_NAME_LENGTH} characters for ${label}.`;

@@ -7,6 +7,7 @@ any test whose page breaks it. Selectors are the ones frontend/README.md documen
 import io
 import re
 import socket
+import unicodedata
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -277,6 +278,43 @@ def test_a_name_holding_a_web_address_is_flagged_beside_it_and_no_order_is_sent(
     assert posted == []
 
 
+def test_an_expired_card_s_error_goes_once_a_later_year_is_chosen(page: Page, local_stack: RunningStack) -> None:
+    # Given the browser's date is 26 November 2026, and an order whose card expired in October
+    page.clock.set_fixed_time(datetime(2026, 11, 26, 12, 0, tzinfo=UTC))
+    _open_gig(page, local_stack, GIGS[1]["id"])
+    posted = _purchases(page)
+    _fill_order(page, _buyer_email())
+    page.get_by_label("Month", exact=True).select_option("10")
+    page.get_by_label("Year", exact=True).select_option("2026")
+    _submit(page)
+    expect(page.locator("#cardExpiryMonth-error")).to_contain_text("expired")
+
+    # When the buyer corrects the year, not the month
+    page.get_by_label("Year", exact=True).select_option("2027")
+
+    # Then the month's error goes, and nothing was sent
+    expect(page.locator("#cardExpiryMonth-error")).to_be_empty()
+    expect(page.get_by_label("Month", exact=True)).not_to_have_attribute("aria-invalid", "true")
+    assert posted == []
+
+
+def test_a_name_typed_with_combining_accents_is_counted_as_the_shop_counts_it(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given a name of 104 code points as typed, 90 once its accents are composed (the server's count)
+    name = ("Rene\u0301e Ame\u0301lie " * 7).strip()
+    assert len(name) > 100 >= len(unicodedata.normalize("NFC", name))
+    _open_gig(page, local_stack, GIGS[1]["id"])
+    _fill_order(page, _buyer_email())
+    page.get_by_label("Full name").fill(name)
+
+    # When the buyer submits it
+    _submit(page)
+
+    # Then the form lets it through and the shop sells the ticket
+    expect(page.locator("#purchase-success")).to_be_visible()
+
+
 def test_a_field_the_server_rejects_shows_the_servers_message_beside_it(page: Page, local_stack: RunningStack) -> None:
     # Given an address the form's simple shape check lets through but the API refuses (a reserved domain)
     _open_gig(page, local_stack, GIGS[2]["id"])
@@ -296,6 +334,8 @@ def test_a_field_the_server_rejects_shows_the_servers_message_beside_it(page: Pa
     expect(email).to_have_attribute("aria-invalid", "true")
     expect(email).to_be_focused()
     expect(page.locator("#form-errors")).to_contain_text(answer.value.json()["message"])
+    # ...and the summary says which field it is about, which the API's message alone does not
+    expect(page.locator("#form-errors li")).to_have_text(f"Email address: {error['message']}")
     expect(page.locator("#purchase-success")).to_have_count(0)
 
 
@@ -362,6 +402,35 @@ def test_when_the_api_is_down_the_page_says_it_cannot_reach_the_ticket_service(
     with page.expect_request(lambda r: r.url.startswith(f"{site.api_url}/gigs")):
         try_again.click()
     expect(page.get_by_role("alert").filter(has_text=CANT_REACH)).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("path", "focused"),
+    [("/", "link"), ("/gig.html?id=queen-wembley-1986", "heading")],
+    ids=["home", "gig"],
+)
+def test_once_trying_again_works_focus_moves_to_what_loaded(
+    page: Page, local_stack: RunningStack, path: str, focused: str
+) -> None:
+    # Given the first request for gigs fails
+    failed: list[str] = []
+
+    def fail_once(route: Route) -> None:
+        if failed:
+            route.fallback()
+            return
+        failed.append(route.request.url)
+        route.abort("connectionrefused")
+
+    page.route("**/gigs**", fail_once)
+    page.goto(f"{local_stack.frontend_url}{path}")
+
+    # When the buyer tries again, and it works
+    page.get_by_role("button", name="Try again").click()
+
+    # Then focus is on what loaded (the first gig, or the gig's name), not on the emptied status line
+    target = page.locator(".gig-card a").first if focused == "link" else page.get_by_role("heading", level=1)
+    expect(target).to_be_focused()
 
 
 def test_every_buy_form_control_is_labelled_and_a_keyboard_alone_can_buy_a_ticket(
@@ -564,6 +633,45 @@ def test_an_order_whose_answer_was_lost_is_sent_again_with_its_key_and_gets_the_
     expect(page.locator("#ticket-id")).to_have_text(lost[0]["ticketId"])
     assert _expect_one_ticket_emailed(page, local_stack, email) == lost[0]["ticketId"]
     # ...because both attempts carried the same Idempotency-Key
+    first, second = _keys(posted)
+    assert first is not None
+    assert first == second
+
+
+def test_an_order_whose_answer_was_lost_keeps_its_key_when_the_buyer_leaves_and_comes_back(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given an order that reached the shop, whose answer the connection lost
+    _open_gig(page, local_stack, GIGS[9]["id"])
+    posted = _purchases(page)
+    lost: list[dict[str, Any]] = []
+
+    def lose_the_first_answer(route: Route) -> None:
+        if not _is_order(route) or lost:
+            route.fallback()
+            return
+        lost.append(route.fetch().json())
+        route.abort("connectionreset")
+
+    page.route("**/purchase", lose_the_first_answer)
+    email = _buyer_email()
+    _fill_order(page, email)
+    _submit(page)
+    expect(page.locator("#form-errors")).to_contain_text("we don't know if your order went through")
+
+    # When the buyer goes to the home page, comes back, and sends the same order again
+    page.get_by_role("link", name="All gigs").first.click()
+    page.go_back()
+    expect(page.get_by_role("heading", level=1)).to_have_text(GIGS[9]["bandName"])
+    # (the browser may refill the form it restores, but never the card's number or code)
+    expect(page.get_by_label("Card number")).to_have_value("")
+    expect(page.get_by_label("Security code")).to_have_value("")
+    _fill_order(page, email)
+    _submit(page)
+
+    # Then the shop answers with the ticket it made the first time: one ticket, under one key
+    expect(page.locator("#ticket-id")).to_have_text(lost[0]["ticketId"])
+    assert _expect_one_ticket_emailed(page, local_stack, email) == lost[0]["ticketId"]
     first, second = _keys(posted)
     assert first is not None
     assert first == second
