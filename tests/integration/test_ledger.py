@@ -275,6 +275,18 @@ def test_the_same_key_and_order_get_the_same_ticket_one_seat_and_one_email(
     assert emails_about(body(first)["ticketId"]) == 1
 
 
+def test_powertools_records_sit_under_each_function_s_own_prefix(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    purchase(lambda_context, key="order-1")
+    deliver(resources, lambda_context)
+
+    table = boto3.resource("dynamodb", region_name=REGION).Table(Settings.from_env().idempotency_table_name)
+    prefixes = sorted(item["id"].split("#")[0] for item in table.scan()["Items"])
+
+    assert prefixes == ["purchase", "worker"]
+
+
 def test_orders_without_a_key_each_buy_a_ticket(resources: LocalResources, lambda_context: LambdaContext) -> None:
     first, second = purchase(lambda_context), purchase(lambda_context)
 

@@ -139,6 +139,18 @@ def test_the_purchase_may_sell_seats_and_record_tickets_and_nothing_broader() ->
     }
 
 
+@pytest.mark.parametrize("function", ["PurchaseFunction", "WorkerFunction"])
+def test_each_function_touches_only_its_own_idempotency_records(function: str) -> None:
+    from purchase.app import IDEMPOTENCY_RECORDS as PURCHASE_RECORDS
+    from worker.delivery import IDEMPOTENCY_RECORDS as WORKER_RECORDS
+
+    prefix = {"PurchaseFunction": PURCHASE_RECORDS, "WorkerFunction": WORKER_RECORDS}[function]
+    statements = inline_statements(f"{function}Role")
+    (records,) = [s for s in statements if s["Resource"] == table_arn("IdempotencyTable")]
+
+    assert records["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{prefix}#*"]}}
+
+
 def test_the_purchase_reads_idempotency_keys_in_the_ledger_and_no_ticket() -> None:
     from purchase.adapters import TicketLedger
 

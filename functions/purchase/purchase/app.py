@@ -52,6 +52,8 @@ IDEMPOTENCY_KEY = "Idempotency-Key"
 # 1 to 255 printable ASCII characters (draft-ietf-httpapi-idempotency-key-header; Stripe's limit).
 _IDEMPOTENCY_KEY_FORM = re.compile(r"[\x20-\x7e]{1,255}")
 REMEMBER_ORDERS_FOR_SECONDS = 24 * 60 * 60
+# Powertools' records are `purchase#<hash>` in IdempotencyTable: the template lets this function touch those only.
+IDEMPOTENCY_RECORDS = "purchase"
 
 # Metric names, one place to grep for them.
 TICKETS_PURCHASED = "TicketsPurchased"
@@ -106,9 +108,12 @@ def _shop() -> Shop:
         response_hook=_mark_replayed,
     )
     persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=dynamodb)
-    place_once = idempotent_function(data_keyword_argument="claim", config=idempotency, persistence_store=persistence)(
-        lambda claim, order, deadline: place(order, claim, deadline)
-    )
+    place_once = idempotent_function(
+        data_keyword_argument="claim",
+        config=idempotency,
+        persistence_store=persistence,
+        key_prefix=IDEMPOTENCY_RECORDS,
+    )(lambda claim, order, deadline: place(order, claim, deadline))
     return Shop(place=place, place_once=place_once, idempotency=idempotency)
 
 

@@ -19,6 +19,8 @@ from worker.models import TicketMessage
 
 # SQS redelivers within minutes; a day of memory covers that with room to spare.
 REMEMBER_SENT_FOR_SECONDS = 24 * 60 * 60
+# Powertools' records are `worker#<hash>` in IdempotencyTable: the template lets the worker touch those only.
+IDEMPOTENCY_RECORDS = "worker"
 
 
 class EmailRejected(Exception):
@@ -83,7 +85,10 @@ class Confirmations:
             response_hook=_mark_replayed,
         )
         self._send_once = idempotent_function(
-            data_keyword_argument="ticket", persistence_store=persistence, config=self.idempotency
+            data_keyword_argument="ticket",
+            persistence_store=persistence,
+            config=self.idempotency,
+            key_prefix=IDEMPOTENCY_RECORDS,
         )(self._send)
 
     def deliver(self, ticket: TicketMessage, body: str) -> Outcome:
