@@ -290,6 +290,7 @@ function setFieldError(field, message) {
   slot.textContent = message ?? "";
   if (message) input.setAttribute("aria-invalid", "true");
   else input.removeAttribute("aria-invalid");
+  delete input.dataset.serverError;
 }
 
 /**
@@ -328,7 +329,11 @@ function showSummary(title, items = [], extra = []) {
  */
 function showFieldErrors(errors, title, { nameFields = false } = {}) {
   for (const { field, message } of errors) {
-    if (control(field)) setFieldError(field, message);
+    const input = control(field);
+    if (!input) continue;
+    setFieldError(field, message);
+    // Only the API can say it is right now: its error stays until the order is sent again.
+    if (nameFields) input.dataset.serverError = "true";
   }
   // The API's messages ("Must be 3 or 4 digits") do not say which field; in the summary they must.
   const named = errors.map(({ field, message }) => {
@@ -668,7 +673,8 @@ async function onSubmit(event) {
 }
 
 /**
- * Once a field has been marked invalid, clear its error as soon as it becomes valid.
+ * Once a field has been marked invalid, clear its error as soon as the form's own checks pass (an error only
+ * the API could find stays until the order is sent again).
  * @param {Event} event
  */
 function onEdit(event) {
@@ -683,7 +689,7 @@ function onEdit(event) {
     ? validateExpiry(fields.cardExpiryMonth, fields.cardExpiryYear)
     : validatePurchase(fields);
   for (const field of edited) {
-    if (current[/** @type {keyof typeof current} */ (field)]) continue;
+    if (current[/** @type {keyof typeof current} */ (field)] || control(field)?.dataset.serverError) continue;
     setFieldError(field, null);
     summary.querySelector(`li[data-field="${field}"]`)?.remove();
   }

@@ -337,6 +337,11 @@ def test_a_field_the_server_rejects_shows_the_servers_message_beside_it(page: Pa
     # ...and the summary says which field it is about, which the API's message alone does not
     expect(page.locator("#form-errors li")).to_have_text(f"Email address: {error['message']}")
     expect(page.locator("#purchase-success")).to_have_count(0)
+    # ...and typing does not clear what only the API can check: it stays until the order is sent again
+    email.press("End")
+    email.type("x")
+    expect(page.locator("#email-error")).to_have_text(error["message"])
+    expect(email).to_have_attribute("aria-invalid", "true")
 
 
 def test_an_unknown_gig_says_it_cannot_be_found_and_links_home(page: Page, local_stack: RunningStack) -> None:
