@@ -7,6 +7,8 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyInconsistentStateError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from purchase.app import lambda_handler
@@ -172,6 +174,22 @@ def test_when_the_queue_is_down_the_buyer_gets_a_503_and_no_ticket(
     assert "ticketId" not in body_of(response)
     assert queued(resources) == []
     assert receive_all(resources.refs["PurchaseDeadLetterQueue"]) == []
+
+
+def test_when_powertools_finds_its_record_in_an_inconsistent_state_the_buyer_gets_a_503(
+    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its record expired between DynamoDB's condition and Powertools' read, on every one of its own retries.
+    def inconsistent(self: IdempotencyHandler, *_: Any) -> Any:
+        raise IdempotencyInconsistentStateError("the record changed state")
+
+    monkeypatch.setattr(IdempotencyHandler, "_process_idempotency", inconsistent)
+    event = load_event("purchase-idempotent.json")
+
+    response = lambda_handler(event, lambda_context)
+
+    assert (response["statusCode"], response["headers"]["Retry-After"]) == (503, "5")
+    assert queued(resources) == []
 
 
 def test_when_the_catalogue_is_down_the_buyer_gets_a_503(
