@@ -1,19 +1,22 @@
 """The worker against moto: SES, the idempotency table and the dead-letter queue from the template."""
 
+import dataclasses
 import json
 import threading
+import time
 import uuid
 from copy import deepcopy
 from io import StringIO
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
-from tests.conftest import REGION, load_event, receive_all, reserve, sent_emails, ticket_item
+from tests.conftest import REGION, FakeLambdaContext, load_event, receive_all, reserve, sent_emails, ticket_item
 from tools.provision import LocalResources
 from worker import app
 from worker.adapters import SesMailer, TicketLedger
@@ -234,6 +237,33 @@ def test_when_recording_a_sent_email_fails_the_redelivery_records_it_without_a_s
     assert len(sent_emails()) == 2  # one per ticket
     (email,) = [email for email in sent_emails() if ticket_id in email.body]
     assert (ticket_item(ticket_id)["status"], ticket_item(ticket_id)["emailMessageId"]) == ("CONFIRMED", email.id)
+
+
+@dataclasses.dataclass
+class EndingContext(FakeLambdaContext):
+    """An invocation about to end: Powertools' in-progress mark of its send expires with it."""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 1
+
+
+def test_when_powertools_cannot_record_a_sent_email_the_redelivery_sends_no_second_email(
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def throttled(self: DynamoDBPersistenceLayer, data_record: Any) -> None:
+        raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DynamoDBPersistenceLayer, "_update_record", throttled)
+        with pytest.raises(BatchProcessingError):
+            app.lambda_handler(batch(sold[0]), cast(LambdaContext, EndingContext()))
+    time.sleep(0.01)  # the in-progress mark has expired
+
+    again = app.lambda_handler(batch(sold[0]), lambda_context)  # SQS delivers it again
+
+    assert again == {"batchItemFailures": []}
+    assert len(sent_emails()) == 1
+    assert ticket_item(json.loads(sold[0])["ticketId"])["status"] == "CONFIRMED"
 
 
 def test_a_replayed_confirmation_keeps_the_first_confirmation_time(

@@ -6,6 +6,7 @@ from releasing it), then sends, then records CONFIRMED with SES's message id. A 
 same message sends the email then.
 """
 
+from contextlib import suppress
 from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
@@ -100,8 +101,9 @@ class Confirmations:
             return Outcome.PARKED
         outcome = Outcome(result["outcome"])
         if outcome is Outcome.SENT:
-            # Outside the once-only send, and again on a replay: if this write fails, the record fails, and
-            # its next delivery replays the sent result (no second email) and records it then.
+            # Again outside the once-only send, and on a replay: if this write fails, the record fails, and its
+            # next delivery replays the sent result (no second email) and records it then. A second email
+            # needs both this write's first try and Powertools' record of the send to fail.
             self._ledger.confirm(ticket.ticket_id, result["messageId"])
         return Outcome.ALREADY_SENT if result.get("replayed") and outcome is Outcome.SENT else outcome
 
@@ -112,6 +114,10 @@ class Confirmations:
         if status is not TicketStatus.CLAIMED:
             return {"outcome": Outcome.NOT_SOLD}
         message_id = self._mailer.send(to=str(ticket.buyer.email), email=render(ticket))
+        # Recorded at once as well: should Powertools then fail to save this result, the ticket's CONFIRMED
+        # stops the next delivery from sending again. Best effort here; `deliver` records it for certain.
+        with suppress(Exception):
+            self._ledger.confirm(ticket.ticket_id, message_id)
         return {"outcome": Outcome.SENT, "messageId": message_id}
 
 
