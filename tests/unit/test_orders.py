@@ -406,3 +406,19 @@ def test_a_ticket_the_queue_refuses_is_reported_and_the_others_are_still_queued(
     assert result.failed == [tickets[0].ticket_id]
     assert result.requeued == [ticket.ticket_id for ticket in tickets[1:]]
     assert [message.ticket_id for message in queue.sent] == result.requeued
+
+
+def test_a_run_short_of_time_stops_before_a_ticket_it_could_not_finish_and_says_so(
+    catalogue: Catalogue, ledger: Ledger
+) -> None:
+    tickets = [place_order(order(), catalogue, ledger, Queue(), clock=lambda: NOW) for _ in range(3)]
+    time_left = iter([30.0, 30.0, 19.9])  # seconds left before each ticket; each takes up to 4 calls of 5 s
+    queue = Queue()
+
+    result = requeue_unconfirmed(
+        catalogue, ledger, queue, clock=lambda: NOW + GRACE, deadline=Deadline(lambda: next(time_left), 5)
+    )
+
+    assert result.cut_short
+    assert result.requeued == [ticket.ticket_id for ticket in tickets[:2]]
+    assert ledger.tickets[tickets[2].ticket_id].requeues == 0  # not touched: the next run takes it

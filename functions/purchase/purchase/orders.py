@@ -182,10 +182,19 @@ class Reconciliation:
     settled: int  # confirmed, parked or released since the index was read
     orphaned: list[UUID]  # RESERVED, but their gig is gone from the catalogue
     failed: list[UUID]  # the ledger, catalogue or queue failed for them: tried again in a later run
+    cut_short: bool = False  # time ran out before every due ticket was seen: the next run goes on
+
+
+# What one ticket can take: read it, read its gig, postpone it, queue its message.
+CALLS_PER_TICKET = 4
 
 
 def requeue_unconfirmed(
-    catalogue: Catalogue, ledger: UnsettledTickets, queue: TicketQueue, clock: Clock = utc_now
+    catalogue: Catalogue,
+    ledger: UnsettledTickets,
+    queue: TicketQueue,
+    clock: Clock = utc_now,
+    deadline: Deadline = NO_DEADLINE,
 ) -> Reconciliation:
     """Queue the confirmation of every ticket left RESERVED past its grace period.
 
@@ -200,6 +209,9 @@ def requeue_unconfirmed(
     settled = 0
     gigs: dict[str, GigDetails | None] = {}
     for ticket_id in ledger.unconfirmed(now):
+        if not deadline.allows(calls=CALLS_PER_TICKET):
+            # In an outage every call may take its longest: stop in time to report what this run did.
+            return Reconciliation(requeued, settled, orphaned, failed, cut_short=True)
         # One ticket's failure is its own: the others due in this run are still queued.
         try:
             entry = ledger.find(ticket_id)
