@@ -701,16 +701,9 @@ fillExpiryYears();
 window.addEventListener("beforeunload", (event) => {
   if (busy) event.preventDefault();
 });
-// The browser refills a form it restores (Back, Forward, a reload): never the card's number or code. What the
-// buyer typed on this page before its images finished loading stays.
-const CARD_FIELDS = ["cardNumber", "cardCVC"];
-let cardTyped = false;
-form.addEventListener("input", (event) => {
-  if (CARD_FIELDS.includes(/** @type {HTMLInputElement} */ (event.target).name)) cardTyped = true;
-});
-window.addEventListener("pageshow", (event) => {
-  if (cardTyped && !event.persisted) return;
-  for (const field of CARD_FIELDS) {
+// The browser refills a form it restores (Back, Forward, a reload): never the card's number or code.
+window.addEventListener("pageshow", () => {
+  for (const field of ["cardNumber", "cardCVC"]) {
     const input = control(field);
     if (input) input.value = "";
   }

@@ -682,24 +682,6 @@ def test_an_order_whose_answer_was_lost_keeps_its_key_when_the_buyer_leaves_and_
     assert first == second
 
 
-def test_a_card_number_typed_before_the_page_has_finished_loading_stays(page: Page, local_stack: RunningStack) -> None:
-    # Given a gig page whose poster image is slow, so the page has not finished loading
-    held: list[Route] = []
-    page.route("**/images/gigs/**", lambda route: held.append(route))
-    page.goto(f"{local_stack.frontend_url}/gig.html?id={GIGS[1]['id']}", wait_until="domcontentloaded")
-    expect(page.get_by_role("heading", level=1)).to_have_text(GIGS[1]["bandName"])
-
-    # When the buyer types the card number, and then the page finishes loading
-    page.get_by_label("Card number").fill(VALID_CARD)
-    for route in held:
-        route.continue_()
-    page.wait_for_load_state("load")
-
-    # Then what they typed is still there (only a form the browser restores loses its card data)
-    assert held
-    expect(page.get_by_label("Card number")).to_have_value(VALID_CARD)
-
-
 def test_a_changed_order_is_sent_with_a_new_key(page: Page, local_stack: RunningStack) -> None:
     # Given an order the API refused for its address
     _open_gig(page, local_stack, GIGS[2]["id"])
