@@ -70,9 +70,10 @@ class FakeLambdaContext:
     aws_request_id: str = "6f4e3b4a-2b7e-4d8e-9c1a-0c7d1c1c1c1c"
     log_group_name: str = "/aws/lambda/test-function"
     log_stream_name: str = "2026/11/23/[$LATEST]0123456789abcdef"
+    remaining_ms: int = 30_000  # how long the invocation has left, whenever asked
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        return self.remaining_ms
 
 
 @pytest.fixture

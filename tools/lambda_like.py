@@ -19,20 +19,13 @@ import yaml
 from samcli.lib.package.utils import make_zip_with_lambda_permissions
 
 from tools.local.runtime import lambda_environment
-from tools.sam_template import ROOT, TEMPLATE_PATH, Function, SamTemplate, load, resolve
+from tools.sam_template import PSEUDO_PARAMETERS, ROOT, TEMPLATE_PATH, Function, SamTemplate, load, resolve
 
 SAM = Path(sys.executable).parent / "sam"
 BOTO3 = next(line for line in (ROOT / "requirements-dev.txt").read_text().splitlines() if line.startswith("boto3=="))
-REGION = "us-east-1"
+REGION = PSEUDO_PARAMETERS["AWS::Region"]
 # Creating a client resolves credentials, from the environment as on Lambda: fake ones, so nothing reaches AWS.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "stand-in", "AWS_SECRET_ACCESS_KEY": "stand-in", "AWS_SESSION_TOKEN": "stand-in"}
-PSEUDO_PARAMETERS = {
-    "AWS::Region": REGION,
-    "AWS::AccountId": "123456789012",
-    "AWS::Partition": "aws",
-    "AWS::StackName": "ticket-shop",
-    "AWS::URLSuffix": "amazonaws.com",
-}
 
 
 # A cold start up to the first request: import the handler's module (argv[1]) and call its cached getters

@@ -265,7 +265,7 @@ class SamTemplate:
 
     def condition_holds(self, name: str, overrides: Mapping[str, str] | None = None) -> bool:
         """Evaluate one of the template's Conditions (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition)."""
-        parameters = {**PSEUDO_PARAMETER_VALUES, **self.parameters(overrides)}
+        parameters = {**PSEUDO_PARAMETERS, **self.parameters(overrides)}
 
         def holds(expression: Mapping[str, Any]) -> bool:
             ((function, argument),) = expression.items()
@@ -298,8 +298,15 @@ def _merge_globals(defaults: Any, own: Any) -> Any:
     return own
 
 
-# What the pseudo parameters a condition may test are, locally.
-PSEUDO_PARAMETER_VALUES = {"AWS::StackName": "ticket-shop", "AWS::Region": "us-east-1", "AWS::Partition": "aws"}
+# Stand-ins for the pseudo parameters, where no stack exists: in conditions, and in the environment of a
+# function run as Lambda runs it (tools/lambda_like.py).
+PSEUDO_PARAMETERS = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::StackName": "ticket-shop",
+    "AWS::URLSuffix": "amazonaws.com",
+}
 
 
 def _no_attributes(name: str, attribute: str) -> Any:

@@ -105,6 +105,21 @@ def _is_order(route: Route) -> bool:
     return route.request.method == "POST"
 
 
+def _losing_the_first_answer(page: Page) -> list[dict[str, Any]]:
+    """The first order reaches the shop, and the connection loses its answer; returns what the shop answered."""
+    lost: list[dict[str, Any]] = []
+
+    def lose_the_first_answer(route: Route) -> None:
+        if not _is_order(route) or lost:
+            route.fallback()
+            return
+        lost.append(route.fetch().json())
+        route.abort("connectionreset")
+
+    page.route("**/purchase", lose_the_first_answer)
+    return lost
+
+
 def _keys(posted: list[Request]) -> list[str | None]:
     """The Idempotency-Key of each order posted."""
     return [request.headers.get("idempotency-key") for request in posted]
@@ -613,16 +628,7 @@ def test_an_order_whose_answer_was_lost_is_sent_again_with_its_key_and_gets_the_
     # Given an order that reaches the shop, whose answer the connection then loses
     _open_gig(page, local_stack, GIGS[9]["id"])
     posted = _purchases(page)
-    lost: list[dict[str, Any]] = []
-
-    def lose_the_first_answer(route: Route) -> None:
-        if not _is_order(route) or lost:
-            route.fallback()
-            return
-        lost.append(route.fetch().json())
-        route.abort("connectionreset")
-
-    page.route("**/purchase", lose_the_first_answer)
+    lost = _losing_the_first_answer(page)
     email = _buyer_email()
     _fill_order(page, email)
     _submit(page)
@@ -649,16 +655,7 @@ def test_an_order_whose_answer_was_lost_keeps_its_key_when_the_buyer_leaves_and_
     # Given an order that reached the shop, whose answer the connection lost
     _open_gig(page, local_stack, GIGS[9]["id"])
     posted = _purchases(page)
-    lost: list[dict[str, Any]] = []
-
-    def lose_the_first_answer(route: Route) -> None:
-        if not _is_order(route) or lost:
-            route.fallback()
-            return
-        lost.append(route.fetch().json())
-        route.abort("connectionreset")
-
-    page.route("**/purchase", lose_the_first_answer)
+    lost = _losing_the_first_answer(page)
     email = _buyer_email()
     _fill_order(page, email)
     _submit(page)

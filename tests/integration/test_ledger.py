@@ -11,7 +11,6 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
@@ -222,18 +221,11 @@ def test_the_ledger_refuses_the_last_seat_twice_even_when_the_catalogue_read_was
     assert len(tickets_of()) == 1
 
 
-@dataclass
-class EndingContext(FakeLambdaContext):
-    """An invocation with 12 s left: less than a seat, a message and a release take at their slowest."""
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 12_000
-
-
 def test_an_invocation_without_time_to_give_a_seat_back_takes_none_and_answers_503(
     resources: LocalResources,
 ) -> None:
-    response = purchase(cast(LambdaContext, EndingContext()), key="order-1")
+    # An invocation with 12 s left: less than a seat, a message and a release take at their slowest.
+    response = purchase(cast(LambdaContext, FakeLambdaContext(remaining_ms=12_000)), key="order-1")
 
     assert (response["statusCode"], response["headers"]["Retry-After"]) == (503, "5")
     assert tickets_of() == []
