@@ -102,6 +102,22 @@ def crashing_before_the_queue() -> Iterator[None]:
         yield
 
 
+def purchase_dies_before_the_queue(context: LambdaContext, key: str | None = None) -> None:
+    """A purchase that takes the seat and records the ticket, then dies before queueing its message."""
+    with crashing_before_the_queue(), pytest.raises(Crash):
+        purchase(context, key=key)
+
+
+def stranded_and_due(count: int, context: LambdaContext) -> list[str]:
+    """`count` tickets left RESERVED by purchases that died, past their grace period; oldest first."""
+    for _ in range(count):
+        purchase_dies_before_the_queue(context)
+    stranded = sorted((ticket["id"] for ticket in tickets_of()), key=lambda i: ticket_item(i)["createdAt"])
+    for ticket_id in stranded:
+        grace_period_passes(ticket_id)
+    return stranded
+
+
 def grace_period_passes(ticket_id: str) -> None:
     """Time passes for this ticket: its reconciliation falls due (RECONCILE_AFTER_SECONDS is 600 s)."""
     table = boto3.resource("dynamodb", region_name=REGION).Table(LedgerSettings.from_env().tickets_table_name)
@@ -322,8 +338,7 @@ def test_a_key_of_255_printable_characters_is_accepted(
 def test_the_same_key_while_the_first_request_runs_is_a_409_to_retry(
     resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with crashing_before_the_queue(), pytest.raises(Crash):
-        purchase(lambda_context, key="order-1")  # still "running": its invocation has 30 s left
+    purchase_dies_before_the_queue(lambda_context, key="order-1")  # still "running": its invocation has 30 s left
 
     response = purchase(lambda_context, key="order-1")
 
@@ -362,8 +377,7 @@ def test_two_requests_racing_with_one_key_buy_one_ticket(
 def test_a_retry_after_a_crash_between_seat_and_queue_gets_the_same_ticket_and_one_email(
     resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with crashing_before_the_queue(), pytest.raises(Crash):
-        purchase(lambda_context, key="order-1")
+    purchase_dies_before_the_queue(lambda_context, key="order-1")
     its_time_runs_out()
     (stranded,) = tickets_of()
 
@@ -381,8 +395,7 @@ def test_a_retry_after_a_crash_that_took_the_last_seat_gets_that_ticket_not_sold
     resources: LocalResources, lambda_context: LambdaContext
 ) -> None:
     set_seats(capacity=1)
-    with crashing_before_the_queue(), pytest.raises(Crash):
-        purchase(lambda_context, key="order-1")
+    purchase_dies_before_the_queue(lambda_context, key="order-1")
     its_time_runs_out()
     (stranded,) = tickets_of()
 
@@ -397,8 +410,7 @@ def test_a_retry_after_others_sold_the_gig_out_gets_its_ticket_and_a_new_key_is_
     resources: LocalResources, lambda_context: LambdaContext
 ) -> None:
     set_seats(capacity=2)
-    with crashing_before_the_queue(), pytest.raises(Crash):
-        purchase(lambda_context, key="order-1")
+    purchase_dies_before_the_queue(lambda_context, key="order-1")
     its_time_runs_out()
     (stranded,) = tickets_of()
     assert purchase(lambda_context, key="order-2", email="eve@example.com")["statusCode"] == 202
@@ -414,8 +426,7 @@ def test_a_retry_after_others_sold_the_gig_out_gets_its_ticket_and_a_new_key_is_
 def test_a_retry_after_a_crash_with_the_key_reused_for_another_order_is_a_422(
     resources: LocalResources, lambda_context: LambdaContext
 ) -> None:
-    with crashing_before_the_queue(), pytest.raises(Crash):
-        purchase(lambda_context, key="order-1")
+    purchase_dies_before_the_queue(lambda_context, key="order-1")
     its_time_runs_out()
 
     # Powertools' record of the first attempt has expired: the ledger's key item is what catches this.
@@ -430,8 +441,7 @@ def test_a_retry_after_a_crash_with_the_key_reused_for_another_order_is_a_422(
 def test_without_a_retry_the_reconciler_gets_the_stranded_ticket_emailed(
     resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with crashing_before_the_queue(), pytest.raises(Crash):
-        purchase(lambda_context)
+    purchase_dies_before_the_queue(lambda_context)
     (stranded,) = tickets_of()
     early = reconcile(load_event("reconcile-scheduled.json"), lambda_context)
     grace_period_passes(stranded["id"])
@@ -461,12 +471,7 @@ def test_a_settled_ticket_leaves_the_reconciler_s_index_and_is_left_alone(
 def test_a_ticket_requeued_for_days_waits_at_most_six_hours_and_the_others_are_still_requeued(
     resources: LocalResources, lambda_context: LambdaContext
 ) -> None:
-    for _ in range(2):
-        with crashing_before_the_queue(), pytest.raises(Crash):
-            purchase(lambda_context)
-    stuck, other = sorted((ticket["id"] for ticket in tickets_of()), key=lambda i: ticket_item(i)["createdAt"])
-    for ticket_id in (stuck, other):
-        grace_period_passes(ticket_id)
+    stuck, other = stranded_and_due(2, lambda_context)
     table = boto3.resource("dynamodb", region_name=REGION).Table(LedgerSettings.from_env().tickets_table_name)
     # About nine days of doubling backoff (capped at 6 h) behind it.
     table.update_item(Key={"id": stuck}, UpdateExpression="SET requeues = :n", ExpressionAttributeValues={":n": 40})
@@ -482,11 +487,7 @@ def test_a_ticket_requeued_for_days_waits_at_most_six_hours_and_the_others_are_s
 def test_a_ticket_whose_requeue_fails_is_reported_and_the_others_are_requeued(
     resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for _ in range(3):
-        with crashing_before_the_queue(), pytest.raises(Crash):
-            purchase(lambda_context)
-    for ticket in tickets_of():
-        grace_period_passes(ticket["id"])
+    stranded_and_due(3, lambda_context)
     send = SqsTicketQueue.send
     refusals = iter([True])
 
