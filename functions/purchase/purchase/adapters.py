@@ -9,6 +9,7 @@ from typing import Any, cast
 from uuid import UUID
 
 import boto3
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -17,6 +18,7 @@ from purchase.models import Buyer, GigDetails, GigOnSale, Ticket, TicketMessage
 from purchase.orders import (
     RELEASED,
     RESERVED,
+    Deadline,
     GigNotFound,
     KeyClaim,
     KeyReused,
@@ -38,6 +40,12 @@ CLIENT_CONFIG = Config(
 # backoff before each retry (at most 1, 2, 4... s; botocore's opt-in AWS_NEW_RETRIES_2026 mode may also wait
 # for a service's x-amz-retry-after, which this does not count). The purchase's Deadline counts in these.
 CALL_SECONDS = _ATTEMPTS * (_CONNECT_SECONDS + _READ_SECONDS) + sum(2**retry for retry in range(_ATTEMPTS - 1))
+
+
+def invocation_deadline(context: LambdaContext) -> Deadline:
+    """The time this invocation has left, counted in calls made with CLIENT_CONFIG."""
+    return Deadline(lambda: context.get_remaining_time_in_millis() / 1000, CALL_SECONDS)
+
 
 _GIG_FIELDS = ["id", "bandName", "venue", "city", "#date", "collectionPoint", "collectionTime", "price", "#capacity"]
 _deserialize = TypeDeserializer().deserialize

@@ -32,7 +32,7 @@ from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import D
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from purchase.adapters import CALL_SECONDS, CLIENT_CONFIG, GigCatalogue, SqsTicketQueue, TicketLedger
+from purchase.adapters import CLIENT_CONFIG, GigCatalogue, SqsTicketQueue, TicketLedger, invocation_deadline
 from purchase.models import loggable, mask_email
 from purchase.orders import (
     Deadline,
@@ -166,7 +166,7 @@ def purchase(event: Mapping[str, Any], invocation: LambdaContext) -> dict[str, A
     key = read_idempotency_key(event)
     order = read_order(event)
     shop = _shop()
-    deadline = Deadline(lambda: invocation.get_remaining_time_in_millis() / 1000, CALL_SECONDS)
+    deadline = invocation_deadline(invocation)
     if key is None:
         placed = shop.place(order, None, deadline)
     else:

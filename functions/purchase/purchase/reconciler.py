@@ -12,8 +12,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from purchase.adapters import CALL_SECONDS, GigCatalogue, SqsTicketQueue, TicketLedger
-from purchase.orders import Deadline, requeue_unconfirmed
+from purchase.adapters import GigCatalogue, SqsTicketQueue, TicketLedger, invocation_deadline
+from purchase.orders import requeue_unconfirmed
 from purchase.settings import LedgerSettings
 
 # Metric names, one place to grep for them.
@@ -36,8 +36,7 @@ def _adapters() -> tuple[GigCatalogue, TicketLedger, SqsTicketQueue]:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     """The event is the schedule's Input (events/reconcile-scheduled.json): which run this is, for the logs."""
     logger.append_keys(scheduledTime=event.get("scheduledTime"), executionId=event.get("executionId"))
-    deadline = Deadline(lambda: context.get_remaining_time_in_millis() / 1000, CALL_SECONDS)
-    result = requeue_unconfirmed(*_adapters(), deadline=deadline)
+    result = requeue_unconfirmed(*_adapters(), deadline=invocation_deadline(context))
     if result.cut_short:
         logger.warning("Run stopped before its timeout; the next run goes on with the tickets left")
     for ticket_id in result.requeued:
