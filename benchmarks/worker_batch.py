@@ -52,14 +52,16 @@ def main() -> None:
         resources = provision(template, boto3.Session(region_name="us-east-1"))
         os.environ.update({**resources.environment(PURCHASE), **resources.environment(WORKER)})
         from worker import adapters, app
+        from worker.delivery import NO_DEADLINE, Deadline
+        from worker.email_content import Email
 
         real_send = adapters.SesMailer.send
         sends: list[str] = []
 
-        def slow_send(self: adapters.SesMailer, to: str, email: Any) -> str:
+        def slow_send(self: adapters.SesMailer, to: str, email: Email, deadline: Deadline = NO_DEADLINE) -> str:
             time.sleep(args.ses_latency_ms / 1000)
             sends.append(to)
-            return real_send(self, to, email)
+            return real_send(self, to, email, deadline)
 
         adapters.SesMailer.send = slow_send  # type: ignore[method-assign]
         results = {}

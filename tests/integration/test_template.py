@@ -160,10 +160,16 @@ def test_the_purchase_reads_idempotency_keys_in_the_ledger_and_no_ticket() -> No
     assert read["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{TicketLedger.KEY_PREFIX}*"]}}
 
 
+def as_built(config: Config) -> dict[str, Any]:
+    """A client's settings as botocore builds them from `config` and its defaults."""
+    built: dict[str, Any] = vars(boto3.client("dynamodb", region_name="eu-west-1", config=config).meta.config)
+    return built
+
+
 def slowest_call(config: Config) -> float:
     """A call at its slowest, as botocore runs `config`: every attempt timing out, and the standard retry mode's
     backoff (at most 1, 2, 4... s) before each retry."""
-    built = vars(boto3.client("dynamodb", region_name="eu-west-1", config=config).meta.config)
+    built = as_built(config)
     attempts = built["retries"]["total_max_attempts"]  # botocore's own reading of max_attempts or total_max_attempts
     return float(attempts * (built["connect_timeout"] + built["read_timeout"]) + sum(2**n for n in range(attempts - 1)))
 
@@ -181,6 +187,24 @@ def test_the_purchase_has_time_to_give_a_seat_back_and_answers_before_the_api_gi
 
     # Its Deadline takes a seat only with three calls' time left; a fourth for the reads before.
     assert 4 * CALL_SECONDS <= timeout < 30  # the HTTP API's integration timeout
+
+
+def test_the_worker_s_budgets_are_what_botocore_makes_of_its_client_configs() -> None:
+    from worker.adapters import CALL_SECONDS, CLIENT_CONFIG, SEND_SECONDS, SES_CONFIG
+
+    assert slowest_call(CLIENT_CONFIG) == CALL_SECONDS
+    # One SES attempt at its slowest (botocore makes no other), then the ledger's CONFIRMED at its slowest.
+    assert slowest_call(SES_CONFIG) + CALL_SECONDS == SEND_SECONDS
+
+
+def test_the_worker_still_sends_after_a_slow_first_call() -> None:
+    from worker.adapters import CLIENT_CONFIG, SEND_SECONDS
+
+    # Before the send: Powertools' in-progress mark and the ledger's claim. One of them timing out once and
+    # retried after the first backoff still leaves the send its time; slower than that, the record fails
+    # unsent and SQS delivers it again.
+    one_slow_attempt = as_built(CLIENT_CONFIG)["connect_timeout"] + as_built(CLIENT_CONFIG)["read_timeout"] + 1
+    assert SEND_SECONDS + one_slow_attempt <= resource("WorkerFunction")["Timeout"]
 
 
 @pytest.mark.parametrize("function", ["GigsFunction", "TicketsFunction", "WorkerFunction"])

@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 from tests.conftest import REGION, FakeLambdaContext, load_event, receive_all, reserve, sent_emails, ticket_item
 from tools.provision import LocalResources
 from worker import app
-from worker.adapters import SesMailer, TicketLedger
+from worker.adapters import SEND_SECONDS, SesMailer, TicketLedger
+from worker.delivery import Deadline
 from worker.email_content import Email
 
 
@@ -183,7 +184,7 @@ def test_a_full_batch_is_sent_concurrently(
         def __init__(self, sender: str) -> None:
             pass
 
-        def send(self, to: str, email: Email) -> str:
+        def send(self, to: str, email: Email, deadline: Deadline) -> str:
             in_flight.wait()
             return f"sent to {to}"
 
@@ -244,11 +245,17 @@ def test_when_powertools_cannot_record_a_sent_email_the_redelivery_sends_no_seco
     def throttled(self: DynamoDBPersistenceLayer, data_record: Any) -> None:
         raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
 
+    save_in_progress = DynamoDBPersistenceLayer.save_inprogress
+
+    def expiring_at_once(self: DynamoDBPersistenceLayer, data: Any, remaining_time_in_millis: int | None) -> None:
+        # Powertools' in-progress mark of the send expires when the invocation ends: here, at once.
+        save_in_progress(self, data, remaining_time_in_millis=1)
+
     with monkeypatch.context() as patch:
         patch.setattr(DynamoDBPersistenceLayer, "_update_record", throttled)
+        patch.setattr(DynamoDBPersistenceLayer, "save_inprogress", expiring_at_once)
         with pytest.raises(BatchProcessingError):
-            # An invocation about to end: Powertools' in-progress mark of its send expires with it.
-            app.lambda_handler(batch(sold[0]), cast(LambdaContext, FakeLambdaContext(remaining_ms=1)))
+            app.lambda_handler(batch(sold[0]), lambda_context)
     time.sleep(0.01)  # the in-progress mark has expired
 
     again = app.lambda_handler(batch(sold[0]), lambda_context)  # SQS delivers it again
@@ -256,6 +263,25 @@ def test_when_powertools_cannot_record_a_sent_email_the_redelivery_sends_no_seco
     assert again == {"batchItemFailures": []}
     assert len(sent_emails()) == 1
     assert ticket_item(json.loads(sold[0])["ticketId"])["status"] == "CONFIRMED"
+
+
+def test_an_invocation_too_near_its_end_to_send_and_record_leaves_the_record_for_sqs_to_deliver_again(
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext
+) -> None:
+    ticket_id = json.loads(sold[0])["ticketId"]
+    ending = cast(LambdaContext, FakeLambdaContext(remaining_ms=int(SEND_SECONDS * 1000) - 1))
+
+    with pytest.raises(BatchProcessingError, match="All records failed"):
+        app.lambda_handler(batch(sold[0], sold[1]), ending)
+
+    assert sent_emails() == []
+    assert ticket_item(ticket_id)["status"] == "RESERVED"
+
+    again = app.lambda_handler(batch(sold[0]), lambda_context)  # SQS delivers it again, to a fresh invocation
+
+    assert again == {"batchItemFailures": []}
+    assert len(sent_emails()) == 1
+    assert ticket_item(ticket_id)["status"] == "CONFIRMED"
 
 
 def test_a_replayed_confirmation_keeps_the_first_confirmation_time(

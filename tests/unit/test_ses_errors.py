@@ -7,8 +7,8 @@ import pytest
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 
-from worker.adapters import SEND_ATTEMPTS, SES_CONFIG, SesMailer
-from worker.delivery import EmailRejected
+from worker.adapters import SEND_ATTEMPTS, SEND_SECONDS, SES_CONFIG, SesMailer
+from worker.delivery import Deadline, EmailRejected, OutOfTime
 from worker.email_content import Email
 
 EMAIL = Email(subject="s", text="t", html="<p>h</p>", tags={"ticketId": "t-1"})
@@ -150,3 +150,34 @@ def test_a_refusal_is_final(ses: tuple[SesMailer, Stubber], code: str) -> None:
         mailer.send("ada@example.com", EMAIL)
 
     assert caught.value.code == code
+
+
+def test_no_attempt_starts_without_the_time_to_finish_it_and_record_it() -> None:
+    client = Ses()
+
+    with pytest.raises(OutOfTime):
+        SesMailer("tickets@example.com", client=client).send(
+            "ada@example.com", EMAIL, Deadline(seconds_left=lambda: SEND_SECONDS - 0.001)
+        )
+
+    assert client.requests == 0
+
+
+def test_a_throttled_send_is_not_tried_again_once_the_time_is_short() -> None:
+    client = Ses(server_error("TooManyRequestsException", 429))
+    left = iter([SEND_SECONDS, SEND_SECONDS - 0.001])  # enough for the first attempt, not for a second
+
+    with pytest.raises(OutOfTime):
+        SesMailer("tickets@example.com", client=client).send("ada@example.com", EMAIL, Deadline(lambda: next(left)))
+
+    assert client.requests == 1
+
+
+def test_a_send_with_just_the_time_it_needs_goes_out() -> None:
+    client = Ses()
+
+    sent = SesMailer("tickets@example.com", client=client).send(
+        "ada@example.com", EMAIL, Deadline(seconds_left=lambda: SEND_SECONDS)
+    )
+
+    assert (sent, client.requests) == ("m-1", 1)

@@ -10,21 +10,37 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
-from worker.delivery import EmailRejected, TicketStatus
+from worker.delivery import NO_DEADLINE, Deadline, EmailRejected, OutOfTime, TicketStatus
 from worker.email_content import Email
 
 # Ten sends run at once (a full batch), so the connection pool holds ten. DynamoDB and SQS answer in
-# milliseconds: at its slowest (three attempts timing out, 12 s) a call fails its record well before the
-# invocation's 30 s timeout would fail the whole batch.
+# milliseconds: at its slowest a call fails its record well before the invocation's 30 s timeout would fail
+# the whole batch.
+_CONNECT_SECONDS, _READ_SECONDS, _ATTEMPTS = 1, 2, 3
 CLIENT_CONFIG = Config(
-    connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 3}, max_pool_connections=10
+    connect_timeout=_CONNECT_SECONDS,
+    read_timeout=_READ_SECONDS,
+    retries={"mode": "standard", "total_max_attempts": _ATTEMPTS},
+    max_pool_connections=10,
 )
+# The longest one call can take with CLIENT_CONFIG: every attempt timing out, and the standard retry mode's
+# backoff before each retry (at most 1, 2, 4... s).
+CALL_SECONDS = _ATTEMPTS * (_CONNECT_SECONDS + _READ_SECONDS) + sum(2**retry for retry in range(_ATTEMPTS - 1))
+
 # SES has no idempotency token: a send retried after its request reached SES (a read timeout, a 5xx, a
 # connection dropped mid-answer) may be a second email. So botocore never retries a send; SesMailer retries
 # only what SES certainly did not accept (throttling, no connection made), and anything else fails the
 # record, to come back through the queue like an invocation that died.
-SES_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "total_max_attempts": 1})
+_SES_CONNECT_SECONDS, _SES_READ_SECONDS = 3, 10
+SES_CONFIG = Config(
+    connect_timeout=_SES_CONNECT_SECONDS,
+    read_timeout=_SES_READ_SECONDS,
+    retries={"mode": "standard", "total_max_attempts": 1},
+)
 SEND_ATTEMPTS = 3
+# An attempt starts only if it can end, and the ledger record the ticket CONFIRMED, before the invocation
+# does: a send cut off by the timeout may have gone out with nothing recorded, and be sent again.
+SEND_SECONDS = _SES_CONNECT_SECONDS + _SES_READ_SECONDS + CALL_SECONDS
 
 # SES did not take the email, and may later: throttled, or over a sending limit for now.
 _THROTTLED_CODES = frozenset(
@@ -37,12 +53,15 @@ class SesMailer:
         self._sender = sender
         self._client = client or boto3.client("sesv2", config=SES_CONFIG)
 
-    def send(self, to: str, email: Email) -> str:
+    def send(self, to: str, email: Email, deadline: Deadline = NO_DEADLINE) -> str:
         """Send `email` to `to` and return SES's message id; raise `EmailRejected` if SES refuses it for good.
 
-        Retried here only while SES certainly did not accept it; any other failure propagates.
+        Retried here only while SES certainly did not accept it; any other failure propagates. Raises
+        `OutOfTime` rather than start an attempt that might outlast the invocation.
         """
         for attempt in range(1, SEND_ATTEMPTS + 1):
+            if not deadline.allows(SEND_SECONDS):
+                raise OutOfTime(f"a send and its record may take {SEND_SECONDS} s, more than the invocation has left")
             try:
                 return self._send(to, email)
             except ClientError as error:

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from worker.adapters import CLIENT_CONFIG, SesMailer, SqsDeadLetters, TicketLedger
-from worker.delivery import Confirmations, Outcome
+from worker.delivery import Confirmations, Deadline, Outcome
 from worker.models import TicketMessage
 from worker.settings import Settings
 
@@ -54,7 +54,7 @@ def _confirmations() -> Confirmations:
     )
 
 
-async def record_handler(record: SQSRecord) -> None:
+async def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
     """Parse and confirm one record; an exception fails this record alone."""
     try:
         ticket = TicketMessage.model_validate_json(record.body)
@@ -66,7 +66,8 @@ async def record_handler(record: SQSRecord) -> None:
     context = {"ticketId": str(ticket.ticket_id), "messageId": record.message_id}
     try:
         loop = asyncio.get_running_loop()
-        outcome = await loop.run_in_executor(_senders, _confirmations().deliver, ticket, record.body)
+        deadline = Deadline(lambda: lambda_context.get_remaining_time_in_millis() / 1000)
+        outcome = await loop.run_in_executor(_senders, _confirmations().deliver, ticket, record.body, deadline)
     except Exception:
         logger.exception("Confirmation failed; SQS will deliver the message again", extra=context)
         metrics.add_metric(name=CONFIRMATIONS_FAILED, unit=MetricUnit.Count, value=1)

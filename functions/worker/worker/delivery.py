@@ -6,7 +6,10 @@ from releasing it), then sends, then records CONFIRMED with SES's message id. A 
 same message sends the email then.
 """
 
+import math
+from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
@@ -22,6 +25,27 @@ from worker.models import TicketMessage
 REMEMBER_SENT_FOR_SECONDS = 24 * 60 * 60
 # Powertools' records are `worker#<hash>` in IdempotencyTable: the template lets the worker touch those only.
 IDEMPOTENCY_RECORDS = "worker"
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The time the invocation has left.
+
+    A send cut off by the function's timeout may have gone out with nothing recorded, and go out again when
+    SQS delivers the message again: an attempt to send starts only with time left to finish and be recorded.
+    """
+
+    seconds_left: Callable[[], float]
+
+    def allows(self, seconds: float) -> bool:
+        return self.seconds_left() >= seconds
+
+
+NO_DEADLINE = Deadline(seconds_left=lambda: math.inf)
+
+
+class OutOfTime(Exception):
+    """Too little of the invocation was left to send the email and record it: it was not sent this time."""
 
 
 class EmailRejected(Exception):
@@ -49,7 +73,7 @@ class TicketStatus(StrEnum):
 
 
 class Mailer(Protocol):
-    def send(self, to: str, email: Email) -> str: ...
+    def send(self, to: str, email: Email, deadline: Deadline) -> str: ...
 
 
 class DeadLetters(Protocol):
@@ -69,8 +93,8 @@ class Ledger(Protocol):
 class Confirmations:
     """Sends each ticket's email at most once (keyed on the ticket id) and parks what SES refuses for good.
 
-    Anything else (throttling, an SES or DynamoDB outage) propagates, so the record fails and SQS
-    delivers it again; after `maxReceiveCount` tries the queue's redrive policy moves it to the DLQ.
+    Anything else (throttling, an SES or DynamoDB outage, too little time left) propagates, so the record fails
+    and SQS delivers it again; after `maxReceiveCount` tries the queue's redrive policy moves it to the DLQ.
     """
 
     def __init__(
@@ -92,9 +116,9 @@ class Confirmations:
             key_prefix=IDEMPOTENCY_RECORDS,
         )(self._send)
 
-    def deliver(self, ticket: TicketMessage, body: str) -> Outcome:
+    def deliver(self, ticket: TicketMessage, body: str, deadline: Deadline = NO_DEADLINE) -> Outcome:
         try:
-            result = self._send_once(ticket=ticket)
+            result = self._send_once(ticket=ticket, deadline=deadline)
         except EmailRejected as rejected:
             self._dead_letters.park(body, reason=rejected.code)
             self._ledger.park(ticket.ticket_id, rejected.code)
@@ -107,13 +131,13 @@ class Confirmations:
             self._ledger.confirm(ticket.ticket_id, result["messageId"])
         return Outcome.ALREADY_SENT if result.get("replayed") and outcome is Outcome.SENT else outcome
 
-    def _send(self, ticket: TicketMessage) -> dict[str, Any]:
+    def _send(self, ticket: TicketMessage, deadline: Deadline) -> dict[str, Any]:
         status = self._ledger.claim(ticket.ticket_id)
         if status is TicketStatus.CONFIRMED:
             return {"outcome": Outcome.ALREADY_SENT}
         if status is not TicketStatus.CLAIMED:
             return {"outcome": Outcome.NOT_SOLD}
-        message_id = self._mailer.send(to=str(ticket.buyer.email), email=render(ticket))
+        message_id = self._mailer.send(to=str(ticket.buyer.email), email=render(ticket), deadline=deadline)
         # Recorded at once as well: should Powertools then fail to save this result, the ticket's CONFIRMED
         # stops the next delivery from sending again. Best effort here; `deliver` records it for certain.
         with suppress(Exception):
