@@ -17,9 +17,11 @@ from typing import Any, cast
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.awsrequest import AWSResponse, HTTPHeaders
+from moto.core.botocore_stubber import MockRawResponse
 
 from purchase import app as purchase_app
-from purchase.adapters import GigCatalogue, SqsTicketQueue, TicketLedger
+from purchase.adapters import CLIENT_CONFIG, GigCatalogue, SqsTicketQueue, TicketLedger
 from purchase.models import TicketMessage
 from purchase.orders import ServiceUnavailable, SoldOut, place_order
 from purchase.reconciler import lambda_handler as reconcile
@@ -204,6 +206,39 @@ def test_a_seat_taken_whose_answer_was_lost_is_answered_as_done_when_botocore_re
 
     assert [item["id"] for item in tickets_of()] == [str(ticket.ticket_id)]
     assert ticket_item(str(ticket.ticket_id))["status"] == "RESERVED"
+    assert int(gig_item()["sold"]) == 1
+    assert queued(resources) == [str(ticket.ticket_id)]
+
+
+def test_a_seat_whose_transaction_botocore_found_still_in_progress_is_answered_as_done_when_it_commits(
+    resources: LocalResources,
+) -> None:
+    settings = LedgerSettings.from_env()
+    client = boto3.client("dynamodb", region_name=REGION, config=CLIENT_CONFIG)
+    sends: list[bytes] = []  # the transaction's requests, as sent
+
+    def lose_the_first_answer(attempts: int, **_: Any) -> float | None:
+        return 0 if len(sends) == 1 else None  # it committed; botocore retries at once, as after a read timeout
+
+    def still_in_progress(request: Any, **_: Any) -> AWSResponse | None:
+        sends.append(request.body)
+        if len(sends) != 2:
+            return None
+        # botocore's retry reaches DynamoDB while it is still finishing the first: botocore's attempts are spent.
+        body = b'{"__type": "com.amazonaws.dynamodb.v20120810#TransactionInProgressException"}'
+        return AWSResponse("https://dynamodb", 400, HTTPHeaders(), MockRawResponse(body))
+
+    client.meta.events.register_first("needs-retry.dynamodb.TransactWriteItems", lose_the_first_answer)
+    client.meta.events.register_first("before-send.dynamodb.TransactWriteItems", still_in_progress)
+    ledger = TicketLedger(settings, client=client)
+    order = PurchaseRequest.model_validate({**VALID, "gigId": ROOFTOP}, context={"today": date(2026, 11, 23)})
+
+    ticket = place_order(
+        order, GigCatalogue(settings.gigs_table_name, client), ledger, SqsTicketQueue(settings.queue_url)
+    )
+
+    assert (len(sends), len(set(sends))) == (3, 1)  # the same transaction, with the same token, each time
+    assert [item["id"] for item in tickets_of()] == [str(ticket.ticket_id)]
     assert int(gig_item()["sold"]) == 1
     assert queued(resources) == [str(ticket.ticket_id)]
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import boto3
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -49,6 +49,10 @@ def invocation_deadline(context: LambdaContext) -> Deadline:
 
 _GIG_FIELDS = ["id", "bandName", "venue", "city", "#date", "collectionPoint", "collectionTime", "price", "#capacity"]
 _deserialize = TypeDeserializer().deserialize
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 (jitter, not a secret)
 
 
 def _plain(item: dict[str, Any]) -> dict[str, Any]:
@@ -102,8 +106,9 @@ class TicketLedger:
     MAX_BACKOFF = timedelta(hours=6)
     MAX_DOUBLINGS = 20  # 2**20 grace periods: past MAX_BACKOFF for any grace of a second or more
     KEY_LIFETIME = timedelta(hours=24)
-    # Transactions on one gig's counter collide under load (TransactionConflict): try again, briefly.
-    CONFLICT_ATTEMPTS = 4
+    # Transactions on one gig's counter collide under load (TransactionConflict), and botocore's retry of one
+    # whose answer was lost may find it still running (TransactionInProgressException): try again, briefly.
+    TRANSACTION_ATTEMPTS = 4
 
     def __init__(self, settings: LedgerSettings, client: Any = None) -> None:
         self._tickets = settings.tickets_table_name
@@ -257,19 +262,26 @@ class TicketLedger:
 
     def _transact(self, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
         """Run the transaction; None if it committed, else why each item was refused."""
-        for attempt in range(1, self.CONFLICT_ATTEMPTS + 1):
+        # DynamoDB answers a repeat of a committed transaction's ClientRequestToken as done, without applying it
+        # again. botocore keeps a call's token for its own retries; this one is also kept across the calls below
+        # that repeat the same transaction, so a retry of one that did commit never takes a second seat.
+        token = str(uuid4())
+        for attempt in range(1, self.TRANSACTION_ATTEMPTS + 1):
             try:
-                # botocore gives each call a ClientRequestToken and keeps it for its own retries: a retry of an
-                # attempt that committed (its answer lost) is answered as done, not refused as a second ticket.
-                self._client.transact_write_items(TransactItems=items)
+                self._client.transact_write_items(TransactItems=items, ClientRequestToken=token)
             except ClientError as error:
+                last = attempt == self.TRANSACTION_ATTEMPTS
+                if error.response["Error"]["Code"] == "TransactionInProgressException" and not last:
+                    _backoff(attempt)  # it may yet commit: the same transaction again learns how it ended
+                    continue
                 reasons = cast(list[dict[str, Any]] | None, error.response.get("CancellationReasons"))
                 if not reasons:
                     raise ServiceUnavailable("ticket ledger unavailable") from error
                 conflict = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
-                if not conflict or attempt == self.CONFLICT_ATTEMPTS:
+                if not conflict or last:
                     return reasons
-                time.sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 (jitter, not a secret)
+                token = str(uuid4())  # that one was cancelled: the next is a new transaction
+                _backoff(attempt)
             except BotoCoreError as error:
                 raise ServiceUnavailable("ticket ledger unavailable") from error
             else:
