@@ -2,6 +2,7 @@
 
 import json
 from typing import Any
+from uuid import UUID
 
 import boto3
 import pytest
@@ -11,7 +12,9 @@ from purchase.app import lambda_handler as purchase_handler
 from tests.conftest import REGION, load_event
 from tests.integration.test_flow import deliver
 from tests.unit.test_purchase_request import VALID
+from tickets.adapters import TicketLedger
 from tickets.app import lambda_handler
+from tickets.settings import Settings
 from tools.provision import LocalResources
 
 
@@ -49,6 +52,18 @@ def test_a_ticket_just_bought_is_reserved_and_shows_only_its_public_fields(
     )
     assert "Grace" not in response["body"]
     assert "grace.hopper" not in response["body"]
+
+
+def test_the_lookup_reads_the_ledger_as_last_written(resources: LocalResources, lambda_context: LambdaContext) -> None:
+    # DynamoDB's default read may miss a write of the last second: a ticket just bought would be a 404.
+    client = boto3.client("dynamodb", region_name=REGION)
+    reads: list[dict[str, Any]] = []
+    client.meta.events.register("provide-client-params.dynamodb.GetItem", lambda params, **_: reads.append(params))
+    ledger = TicketLedger(Settings.from_env().tickets_table_name, client=client)
+    ticket_id = buy(lambda_context)
+
+    assert ledger.find(UUID(ticket_id)) is not None
+    assert [read.get("ConsistentRead") for read in reads] == [True]
 
 
 def test_once_the_email_is_sent_the_ticket_shows_confirmed(

@@ -32,6 +32,8 @@ class TicketLedger:
                 Key={"id": {"S": str(ticket_id)}},
                 ProjectionExpression=", ".join(names),
                 ExpressionAttributeNames=names,
+                # A buyer looks their ticket up right after its 202, and again as it changes: never an older copy.
+                ConsistentRead=True,
             )
         except (BotoCoreError, ClientError) as error:
             raise LedgerUnavailable from error
