@@ -95,6 +95,21 @@ def test_a_body_nested_too_deeply_is_a_400_not_a_crash(
     assert (response["statusCode"], body_of(response)) == (400, {"message": "The request body is nested too deeply"})
 
 
+@pytest.mark.parametrize("field", ["cardExpiryYear", "cardExpiryMonth", "name", "gigId"])
+@pytest.mark.parametrize("sign", ["", "-"])
+def test_a_number_too_long_for_python_s_int_is_a_422_naming_its_field(
+    field: str, sign: str, resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    # Valid JSON, under the size limit; Python refuses to read more than 4300 digits into an int.
+    order = json.dumps({**VALID, field: 0}).replace(f'"{field}": 0', f'"{field}": {sign}1{"0" * 5000}')
+
+    response = purchase(lambda_context, raw=order)
+
+    assert response["statusCode"] == 422
+    assert [error["field"] for error in body_of(response)["errors"]] == [field]
+    assert queued(resources) == []
+
+
 @pytest.mark.parametrize(
     ("body", "base64_encoded"),
     [

@@ -7,6 +7,7 @@ key and order within 24 hours get the same 202 and ticket id, and no second seat
 import base64
 import binascii
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -203,7 +204,7 @@ def read_order(event: Mapping[str, Any]) -> PurchaseRequest:
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"The request body must be at most {MAX_BODY_BYTES // 1024} KiB"
         )
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_int=_json_integer)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise RequestRejected(HTTPStatus.BAD_REQUEST, "The request body is not valid JSON") from None
     except RecursionError:  # 16 KiB of `[` is deeper than any order
@@ -216,6 +217,13 @@ def read_order(event: Mapping[str, Any]) -> PurchaseRequest:
     except ValidationError as error:
         errors = [_field_error(detail["loc"], detail["msg"]) for detail in error.errors(include_input=False)]
         raise RequestRejected(HTTPStatus.UNPROCESSABLE_ENTITY, "Some fields are invalid", errors) from None
+
+
+def _json_integer(digits: str) -> int | float:
+    try:
+        return int(digits)
+    except ValueError:  # over Python's limit of 4300 digits: still JSON, and past every field's range
+        return -math.inf if digits.startswith("-") else math.inf  # which validation refuses, naming the field
 
 
 def _body_bytes(event: Mapping[str, Any]) -> bytes:
