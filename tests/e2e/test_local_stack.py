@@ -259,6 +259,26 @@ def test_ctrl_c_stops_the_stack_with_every_server_and_function_process(tmp_path:
             socket.create_connection((str(address.hostname), int(address.port or 80)), timeout=2).close()
 
 
+def test_ctrl_c_first_delivers_the_confirmations_of_the_orders_already_accepted(tmp_path: Path) -> None:
+    # Given orders answered 202 a moment ago, their confirmations still on the queue
+    stack = start_stack(tmp_path)
+    order = json.loads(load_event("purchase-valid.json")["body"])
+    headers = {"content-type": "application/json"}
+    accepted = []
+    for _ in range(5):
+        response = http("POST", f"{stack.api_url}/purchase", json.dumps(order).encode(), headers)
+        assert response.status == 202, response.body
+        accepted.append(response.json()["ticketId"])
+
+    # When Ctrl-C is pressed at once
+    exit_code = stack.stop(signal.SIGINT)
+
+    # Then each of them is emailed before the embedded AWS (and the queue with it) is gone
+    assert exit_code == 0, str(stack.output)
+    assert {ticket_id: len(stack.emails_about(ticket_id)) for ticket_id in accepted} == dict.fromkeys(accepted, 1)
+    assert not stack.output.lines_with("not delivered"), str(stack.output)
+
+
 def _children(pid: int) -> list[int]:
     children = []
     for stat in Path("/proc").glob("[0-9]*/stat"):

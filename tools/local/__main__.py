@@ -13,6 +13,9 @@ from tools.local.console import Console
 from tools.local.stack import LocalStack, StackOptions
 from tools.sam_template import SamTemplate
 
+# On Ctrl-C, how long the queues get to deliver what they hold: a batch takes a second or two here.
+DRAIN_SECONDS = 5
+
 
 def parse_args(argv: list[str] | None = None) -> StackOptions:
     defaults = StackOptions()
@@ -100,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
 
     while not stop_requested.wait(timeout=1):
         pass
-    console.print("Stopping...")
+    console.print(f"Stopping: no new orders; delivering what the queues hold (up to {DRAIN_SECONDS} s)...")
+    for queue, count in stack.drain(DRAIN_SECONDS).items():
+        noun = "message" if count == 1 else "messages"
+        console.print(f"{queue}: {count} {noun} not delivered, gone with the embedded AWS (it keeps state in memory)")
     stack.stop()
     console.print("Stopped.")
     return 0

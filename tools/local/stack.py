@@ -7,6 +7,7 @@ all come from the template.
 """
 
 import errno
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -169,6 +170,28 @@ class LocalStack:
             return timedelta(seconds=self.options.schedule_interval)
         return schedule.rate()
 
+    def drain(self, timeout: float) -> dict[str, int]:
+        """Take no new requests or scheduled runs, and let the pollers deliver what the queues hold.
+
+        The embedded AWS keeps everything in memory: what is still on a queue when the stack stops is gone,
+        the confirmation of an order already answered 202 with it. Waits until every mapped queue is empty,
+        or `timeout` seconds; returns the messages each queue still holds (a failed one waits out its
+        visibility timeout before it is delivered again).
+        """
+        for runs in self._schedules:
+            runs.stop_scheduling()
+        self._stop_servers()
+        if self._aws is None or self.resources is None:
+            return {}
+        sqs, resources = self._aws.client("sqs"), self.resources
+        queues = sorted({poller.mapping.queue for poller in self._mappings})
+        deadline = time.monotonic() + timeout
+        while True:
+            held = {queue: _messages_held(sqs, resources.ref(queue)) for queue in queues}
+            if not any(held.values()) or time.monotonic() >= deadline:
+                return {queue: count for queue, count in held.items() if count}
+            time.sleep(0.1)
+
     def stop(self) -> None:
         """Stop in an order that loses nothing; safe after a failed start, and more than once.
 
@@ -180,10 +203,7 @@ class LocalStack:
             mapping.stop_polling()
         for runs in self._schedules:
             runs.stop_scheduling()
-        for server in (self._api, self._frontend):
-            if server:
-                server.stop()
-        self._api = self._frontend = None
+        self._stop_servers()
         _side_by_side(FunctionRuntime.stop, self._runtimes.values())
         for mapping in self._mappings:
             mapping.stop()
@@ -199,6 +219,12 @@ class LocalStack:
         if self._aws:
             self._aws.stop()
             self._aws = None
+
+    def _stop_servers(self) -> None:
+        for server in (self._api, self._frontend):
+            if server:
+                server.stop()
+        self._api = self._frontend = None
 
     def _shorten_visibility_timeouts(self) -> None:
         if self.options.visibility_timeout is None:
@@ -287,6 +313,13 @@ class InvalidParameters(ValueError):
 def _seconds(period: timedelta) -> str:
     seconds = period.total_seconds()
     return f"{int(seconds)} s" if seconds.is_integer() else f"{seconds} s"
+
+
+def _messages_held(sqs: Any, queue_url: str) -> int:
+    """The messages on a queue: waiting, delayed, or received and not yet deleted."""
+    names = [f"ApproximateNumberOfMessages{kind}" for kind in ("", "NotVisible", "Delayed")]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes.get(name, 0)) for name in names)
 
 
 def _side_by_side[T, R](action: Callable[[T], R], items: Iterable[T]) -> list[R]:
