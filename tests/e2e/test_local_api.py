@@ -2,8 +2,11 @@
 
 import io
 import socket
+import threading
+import time
 from contextlib import ExitStack
 from http.client import HTTPResponse
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,6 +14,8 @@ import pytest
 from tests.e2e.local_stack import HttpResult, RunningStack, http, raw_http
 from tools.local.api import MAX_BODY_BYTES, LocalApi
 from tools.local.console import Console
+from tools.local.runtime import FunctionRuntime, Invocation
+from tools.sam_template import HttpRoute
 
 # http.server's limits, which the local API keeps: 100 header lines, 64 KiB a line.
 MAX_HEADERS = 100
@@ -184,3 +189,40 @@ def test_a_request_for_http_2_over_http_1_is_a_json_505(local_stack: RunningStac
     # Then
     assert response.status == 505
     assert _is_json_message(response, "HTTP Version Not Supported")
+
+
+class _SlowFunction:
+    """A function runtime whose invocation takes `seconds`, and says when it has begun and ended."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.started, self.finished = threading.Event(), threading.Event()
+
+    def invoke(self, event: Any) -> Invocation:
+        self.started.set()
+        time.sleep(self.seconds)
+        self.finished.set()
+        return Invocation(request_id="r-1", duration_ms=self.seconds * 1000, response={"statusCode": 202})
+
+
+def test_a_stopped_api_still_answers_the_request_it_accepted_and_says_when_it_has() -> None:
+    # Given a request the API accepted, its function still running
+    slow = _SlowFunction(seconds=0.5)
+    routes = [HttpRoute("PurchaseFunction", "POST", "/purchase")]
+    runtimes = cast(dict[str, FunctionRuntime], {"PurchaseFunction": slow})
+    api = LocalApi(routes=routes, runtimes=runtimes, cors=None, console=Console(io.StringIO()))
+    api.start()
+    answers: list[HttpResult] = []
+    client = threading.Thread(target=lambda: answers.append(http("POST", f"{api.url}/purchase", b"{}")))
+    client.start()
+    assert slow.started.wait(timeout=5)
+
+    # When the API stops
+    api.stop()
+
+    # Then waiting for it ends once that request is answered, not before
+    assert not slow.finished.is_set()
+    assert api.wait_until_answered(timeout=5)
+    assert slow.finished.is_set()
+    client.join(timeout=5)
+    assert [answer.status for answer in answers] == [202]

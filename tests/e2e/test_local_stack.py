@@ -260,15 +260,20 @@ def test_ctrl_c_stops_the_stack_with_every_server_and_function_process(tmp_path:
 
 
 def test_ctrl_c_first_delivers_the_confirmations_of_the_orders_already_accepted(tmp_path: Path) -> None:
-    # Given orders answered 202 a moment ago, their confirmations still on the queue
+    # Given orders answered 202 a moment ago, and confirmations the queue will only show in two seconds
     stack = start_stack(tmp_path)
     order = json.loads(load_event("purchase-valid.json")["body"])
     headers = {"content-type": "application/json"}
     accepted = []
-    for _ in range(5):
+    for _ in range(3):
         response = http("POST", f"{stack.api_url}/purchase", json.dumps(order).encode(), headers)
         assert response.status == 202, response.body
         accepted.append(response.json()["ticketId"])
+    for ticket_id in (str(uuid.uuid4()) for _ in range(2)):
+        stack.reserve_ticket(ticket_id)
+        queue = stack.queue_url("PurchaseQueue")
+        stack.client("sqs").send_message(QueueUrl=queue, MessageBody=_ticket_message(ticket_id), DelaySeconds=2)
+        accepted.append(ticket_id)
 
     # When Ctrl-C is pressed at once
     exit_code = stack.stop(signal.SIGINT)

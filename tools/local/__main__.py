@@ -104,10 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     while not stop_requested.wait(timeout=1):
         pass
     console.print(f"Stopping: no new orders; delivering what the queues hold (up to {DRAIN_SECONDS} s)...")
-    for queue, count in stack.drain(DRAIN_SECONDS).items():
-        noun = "message" if count == 1 else "messages"
-        console.print(f"{queue}: {count} {noun} not delivered, gone with the embedded AWS (it keeps state in memory)")
-    stack.stop()
+    try:
+        for queue, count in stack.drain(DRAIN_SECONDS).items():
+            noun = "message" if count == 1 else "messages"
+            console.print(f"{queue}: {count} {noun} not delivered, gone with the embedded AWS (its state is in memory)")
+    finally:
+        stack.stop()
     console.print("Stopped.")
     return 0
 

@@ -26,6 +26,36 @@ class LocalHttpServer(ThreadingHTTPServer):
 
     request_queue_size = LISTEN_BACKLOG
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._connections = 0  # accepted and not yet closed: each is answered on a thread of its own
+        self._changed = threading.Condition()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._changed:  # counted before its thread starts, so a shutdown right after still sees it
+            self._connections += 1
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._closed()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._closed()
+
+    def wait_until_answered(self, timeout: float) -> bool:
+        """Wait until every accepted connection has been answered and closed; False if `timeout` came first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._connections == 0, timeout)
+
+    def _closed(self) -> None:
+        with self._changed:
+            self._connections -= 1
+            self._changed.notify_all()
+
     def shutdown_request(self, request: Any) -> None:
         try:
             request.shutdown(socket.SHUT_WR)
@@ -44,7 +74,7 @@ def _drain(connection: socket.socket, seconds: float) -> None:
 
 
 class BackgroundServer:
-    def __init__(self, server: ThreadingHTTPServer, name: str) -> None:
+    def __init__(self, server: LocalHttpServer, name: str) -> None:
         self._server = server
         # A 0.1 s poll, so that stop() returns promptly.
         self._thread = threading.Thread(target=server.serve_forever, args=(0.1,), name=name, daemon=True)
@@ -58,6 +88,10 @@ class BackgroundServer:
         self._thread.start()
 
     def stop(self) -> None:
+        """Accept no more connections; those accepted are still answered (see `wait_until_answered`)."""
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+    def wait_until_answered(self, timeout: float) -> bool:
+        return self._server.wait_until_answered(timeout)

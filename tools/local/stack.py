@@ -178,14 +178,17 @@ class LocalStack:
         or `timeout` seconds; returns the messages each queue still holds (a failed one waits out its
         visibility timeout before it is delivered again).
         """
+        deadline = time.monotonic() + timeout
         for runs in self._schedules:
             runs.stop_scheduling()
+        api = self._api
         self._stop_servers()
+        if api:  # a purchase accepted just before may still be queueing its confirmation
+            api.wait_until_answered(timeout)
         if self._aws is None or self.resources is None:
             return {}
         sqs, resources = self._aws.client("sqs"), self.resources
         queues = sorted({poller.mapping.queue for poller in self._mappings})
-        deadline = time.monotonic() + timeout
         while True:
             held = {queue: _messages_held(sqs, resources.ref(queue)) for queue in queues}
             if not any(held.values()) or time.monotonic() >= deadline:
