@@ -18,12 +18,13 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.awsrequest import AWSResponse, HTTPHeaders
+from botocore.exceptions import ClientError
 from moto.core.botocore_stubber import MockRawResponse
 
 from purchase import app as purchase_app
-from purchase.adapters import CLIENT_CONFIG, GigCatalogue, SqsTicketQueue, TicketLedger
+from purchase.adapters import CALL_SECONDS, CLIENT_CONFIG, GigCatalogue, SqsTicketQueue, TicketLedger
 from purchase.models import TicketMessage
-from purchase.orders import ServiceUnavailable, SoldOut, place_order
+from purchase.orders import Deadline, ServiceUnavailable, SoldOut, place_order
 from purchase.reconciler import lambda_handler as reconcile
 from purchase.request import PurchaseRequest
 from purchase.settings import LedgerSettings, Settings
@@ -241,6 +242,39 @@ def test_a_seat_whose_transaction_botocore_found_still_in_progress_is_answered_a
     assert [item["id"] for item in tickets_of()] == [str(ticket.ticket_id)]
     assert int(gig_item()["sold"]) == 1
     assert queued(resources) == [str(ticket.ticket_id)]
+
+
+def test_a_transaction_still_in_progress_is_tried_again_only_while_the_purchase_has_time_for_it(
+    resources: LocalResources,
+) -> None:
+    settings = LedgerSettings.from_env()
+    seconds_left = [3 * CALL_SECONDS]  # just enough to take a seat: the seat, the message, a release
+
+    class InProgress:
+        """DynamoDB's answer to botocore's retry, every time, after an attempt that timed out (1.9 s)."""
+
+        calls = 0
+
+        def transact_write_items(self, **_: Any) -> None:
+            self.calls += 1
+            seconds_left[0] -= 1.9
+            raise ClientError({"Error": {"Code": "TransactionInProgressException"}}, "TransactWriteItems")
+
+    client = InProgress()
+    order = PurchaseRequest.model_validate({**VALID, "gigId": ROOFTOP}, context={"today": date(2026, 11, 23)})
+
+    with pytest.raises(ServiceUnavailable):
+        place_order(
+            order,
+            GigCatalogue(settings.gigs_table_name),
+            TicketLedger(settings, client=client),
+            SqsTicketQueue(settings.queue_url),
+            deadline=Deadline(lambda: seconds_left[0], CALL_SECONDS),
+        )
+
+    # A second try would have left less than the message and a release need.
+    assert client.calls == 1
+    assert queued(resources) == []
 
 
 def test_a_sold_out_gig_answers_409_naming_the_gig_and_queues_nothing(

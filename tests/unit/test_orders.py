@@ -66,7 +66,7 @@ class Ledger:
     tickets: dict[UUID, Record] = field(default_factory=dict)
     keys: dict[str, tuple[UUID, str]] = field(default_factory=dict)
 
-    def reserve(self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None) -> Ticket:
+    def reserve(self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None, deadline: Deadline) -> Ticket:
         if claim and claim.key in self.keys:
             earlier, fingerprint = self.keys[claim.key]
             if fingerprint != claim.fingerprint:
@@ -81,7 +81,7 @@ class Ledger:
             self.keys[claim.key] = (ticket.ticket_id, claim.fingerprint)
         return ticket
 
-    def release(self, ticket: Ticket, claim: KeyClaim | None) -> bool:
+    def release(self, ticket: Ticket, claim: KeyClaim | None, deadline: Deadline) -> bool:
         record = self.tickets[ticket.ticket_id]
         if record.status != "RESERVED" or record.claimed:
             return False
@@ -214,7 +214,7 @@ def test_a_catalogue_that_already_shows_no_seats_is_sold_out_without_asking_the_
     catalogue = Catalogue(capacity=5, sold=5)
 
     class NoLedger(Ledger):
-        def reserve(self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None) -> Ticket:
+        def reserve(self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None, deadline: Deadline) -> Ticket:
             raise AssertionError("a sold-out gig should not cost a transaction")
 
     with pytest.raises(SoldOut):
@@ -318,7 +318,7 @@ def test_a_new_key_for_a_sold_out_gig_is_sold_out_without_asking_for_a_seat() ->
     catalogue = Catalogue(capacity=1, sold=1)
 
     class NoSeats(Ledger):
-        def reserve(self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None) -> Ticket:
+        def reserve(self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None, deadline: Deadline) -> Ticket:
             raise AssertionError("a sold-out gig should not cost a transaction")
 
     with pytest.raises(SoldOut):

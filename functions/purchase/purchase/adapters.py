@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from purchase.models import Buyer, GigDetails, GigOnSale, Ticket, TicketMessage
 from purchase.orders import (
+    NO_DEADLINE,
     RELEASED,
     RESERVED,
     Deadline,
@@ -119,11 +120,13 @@ class TicketLedger:
 
     # --- The purchase ------------------------------------------------------------------------------------
 
-    def reserve(self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None) -> Ticket:
+    def reserve(
+        self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None, deadline: Deadline = NO_DEADLINE
+    ) -> Ticket:
         items = [self._take_seat(gig.details.id), self._record(ticket, gig)]
         if claim:
             items.append(self._claim_key(claim, ticket))
-        reasons = self._transact(items)
+        reasons = self._transact(items, deadline)
         if reasons is None:
             return ticket
         seat, _, *key = reasons
@@ -133,11 +136,11 @@ class TicketLedger:
             raise SoldOut(gig.details.id) if "Item" in seat else GigNotFound(gig.details.id)
         raise ServiceUnavailable(f"ticket not recorded: {[reason.get('Code') for reason in reasons]}")
 
-    def release(self, ticket: Ticket, claim: KeyClaim | None) -> bool:
+    def release(self, ticket: Ticket, claim: KeyClaim | None, deadline: Deadline = NO_DEADLINE) -> bool:
         items = [self._give_back_seat(ticket.gig_id), self._mark_released(ticket.ticket_id)]
         if claim:
             items.append(self._free_key(claim, ticket.ticket_id))
-        reasons = self._transact(items)
+        reasons = self._transact(items, deadline)
         if reasons is None:
             return True
         if reasons[1].get("Code") == "ConditionalCheckFailed":
@@ -260,8 +263,11 @@ class TicketLedger:
     def _key_id(self, claim: KeyClaim) -> str:
         return self.KEY_PREFIX + hashlib.sha256(claim.key.encode()).hexdigest()
 
-    def _transact(self, items: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
-        """Run the transaction; None if it committed, else why each item was refused."""
+    def _transact(self, items: list[dict[str, Any]], deadline: Deadline) -> list[dict[str, Any]] | None:
+        """Run the transaction; None if it committed, else why each item was refused.
+
+        Tried again only while `deadline` allows one more call: the caller has counted on one.
+        """
         # DynamoDB answers a repeat of a committed transaction's ClientRequestToken as done, without applying it
         # again. botocore keeps a call's token for its own retries; this one is also kept across the calls below
         # that repeat the same transaction, so a retry of one that did commit never takes a second seat.
@@ -270,18 +276,19 @@ class TicketLedger:
             try:
                 self._client.transact_write_items(TransactItems=items, ClientRequestToken=token)
             except ClientError as error:
-                last = attempt == self.TRANSACTION_ATTEMPTS
-                if error.response["Error"]["Code"] == "TransactionInProgressException" and not last:
-                    _backoff(attempt)  # it may yet commit: the same transaction again learns how it ended
-                    continue
                 reasons = cast(list[dict[str, Any]] | None, error.response.get("CancellationReasons"))
+                # Still in progress, it may yet commit: the same transaction again learns how it ended.
+                in_progress = error.response["Error"]["Code"] == "TransactionInProgressException"
+                conflict = any(reason.get("Code") == "TransactionConflict" for reason in reasons or [])
+                if in_progress or conflict:
+                    _backoff(attempt)
+                    if attempt < self.TRANSACTION_ATTEMPTS and deadline.allows(calls=1):
+                        if conflict:
+                            token = str(uuid4())  # that one was cancelled: the next is a new transaction
+                        continue
                 if not reasons:
                     raise ServiceUnavailable("ticket ledger unavailable") from error
-                conflict = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
-                if not conflict or last:
-                    return reasons
-                token = str(uuid4())  # that one was cancelled: the next is a new transaction
-                _backoff(attempt)
+                return reasons
             except BotoCoreError as error:
                 raise ServiceUnavailable("ticket ledger unavailable") from error
             else:

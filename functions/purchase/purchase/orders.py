@@ -77,14 +77,15 @@ class Catalogue(Protocol):
 class Ledger(Protocol):
     """The ticket ledger (TicketsTable), with the seats it sells (the gigs' sold counts)."""
 
-    def reserve(self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None) -> Ticket:
+    def reserve(self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None, deadline: "Deadline") -> Ticket:
         """Take a seat and record `ticket`, atomically; return the ticket recorded.
 
         That is `ticket`, or, when `claim`'s key already holds a ticket for the same order, that earlier
-        ticket (and no second seat). Raises SoldOut, GigNotFound, KeyReused or ServiceUnavailable.
+        ticket (and no second seat). Raises SoldOut, GigNotFound, KeyReused or ServiceUnavailable. Tries
+        again (a conflict, a transaction still in progress) only while `deadline` allows a call.
         """
 
-    def release(self, ticket: Ticket, claim: KeyClaim | None) -> bool:
+    def release(self, ticket: Ticket, claim: KeyClaim | None, deadline: "Deadline") -> bool:
         """Give the seat back and mark the ticket RELEASED; False if the worker is already emailing it."""
 
     def holds(self, claim: KeyClaim) -> bool:
@@ -121,6 +122,10 @@ class Deadline:
 
     def allows(self, calls: int) -> bool:
         return self.seconds_left() >= calls * self.call_seconds
+
+    def keeping(self, calls: int) -> "Deadline":
+        """This deadline with `calls` calls' time set aside for what comes after."""
+        return Deadline(lambda: self.seconds_left() - calls * self.call_seconds, self.call_seconds)
 
 
 NO_DEADLINE = Deadline(seconds_left=lambda: math.inf, call_seconds=0)
@@ -159,7 +164,7 @@ def place_order(
     )
     if not deadline.allows(calls=3):  # take the seat, queue the confirmation, or give the seat back
         raise ServiceUnavailable("too little time left to sell a seat")
-    ticket = ledger.reserve(proposed, gig, claim)
+    ticket = ledger.reserve(proposed, gig, claim, deadline.keeping(calls=2))
     try:
         if not deadline.allows(calls=2):
             raise ServiceUnavailable("too little time left to queue the confirmation")
@@ -167,7 +172,7 @@ def place_order(
         # worker sends nothing twice for one ticket.
         queue.send(TicketMessage.confirming(ticket, gig.details))
     except ServiceUnavailable:
-        if not ledger.release(ticket, claim):
+        if not ledger.release(ticket, claim, deadline):
             return ticket  # the worker already has it: the seat is sold after all
         raise
     return ticket
