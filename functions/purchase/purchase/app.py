@@ -222,8 +222,8 @@ def read_order(event: Mapping[str, Any]) -> PurchaseRequest:
 def _json_integer(digits: str) -> int | float:
     try:
         return int(digits)
-    except ValueError:  # over Python's limit of 4300 digits: still JSON, and past every field's range
-        return -math.inf if digits.startswith("-") else math.inf  # which validation refuses, naming the field
+    except ValueError:  # over Python's limit of 4300 digits, yet still JSON: as infinity, which no field
+        return -math.inf if digits.startswith("-") else math.inf  # accepts, so validation names the field
 
 
 def _body_bytes(event: Mapping[str, Any]) -> bytes:
