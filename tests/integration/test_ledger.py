@@ -30,6 +30,7 @@ from purchase.request import PurchaseRequest
 from purchase.settings import LedgerSettings, Settings
 from tests.conftest import REGION, FakeLambdaContext, load_event, receive_all, sent_emails, ticket_item
 from tests.integration.test_flow import deliver
+from tests.integration.test_template import alarm_metrics
 from tests.unit.test_purchase_request import VALID
 from tools.provision import LocalResources
 
@@ -570,3 +571,27 @@ def test_a_ticket_whose_requeue_fails_is_reported_and_the_others_are_requeued(
 
     assert result == {"requeued": 2, "settled": 0, "orphaned": 0, "failed": 1}
     assert len(queued(resources)) == 2
+
+
+def test_a_ticket_not_requeued_fires_the_alarm_that_watches_for_it(
+    resources: LocalResources, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stranded_and_due(1, lambda_context)
+    capsys.readouterr()
+
+    def refused(self: SqsTicketQueue, message: TicketMessage) -> None:
+        raise ServiceUnavailable("purchase queue unavailable")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SqsTicketQueue, "send", refused)
+        reconcile(load_event("reconcile-scheduled.json"), lambda_context)
+
+    # The metric as Powertools writes it (embedded metric format), and as TicketsNeedAttentionAlarm reads it.
+    (emitted,) = [line for line in map(json.loads, capsys.readouterr().out.splitlines()) if "_aws" in line]
+    (directive,) = emitted["_aws"]["CloudWatchMetrics"]
+    watched = {query["Id"]: query["MetricStat"]["Metric"] for query in alarm_metrics("TicketsNeedAttentionAlarm")}
+    not_requeued = watched["notRequeued"]
+    assert directive["Namespace"] == not_requeued["Namespace"]
+    assert directive["Dimensions"] == [[dimension["Name"] for dimension in not_requeued["Dimensions"]]]
+    assert all(emitted[dimension["Name"]] == dimension["Value"] for dimension in not_requeued["Dimensions"])
+    assert emitted[not_requeued["MetricName"]] == [1.0]

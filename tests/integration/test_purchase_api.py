@@ -11,7 +11,9 @@ from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyInconsistentStateError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from purchase.adapters import SqsTicketQueue
 from purchase.app import lambda_handler
+from purchase.orders import ServiceUnavailable
 from tests.conftest import REGION, load_event, receive_all, without_random_tokens
 from tests.unit.test_purchase_request import VALID
 from tools.provision import LocalResources
@@ -271,3 +273,21 @@ def test_card_data_appears_in_no_log_message_or_response(
         assert secret not in everything
     assert "ada@example.com" not in logs.getvalue()  # logged masked only
     assert "a***@example.com" in logs.getvalue()
+
+
+def test_every_line_an_order_logs_names_the_api_request_as_the_access_log_does(
+    resources: LocalResources, lambda_context: LambdaContext, logs: StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request_id = load_event("purchase-valid.json")["requestContext"]["requestId"]
+
+    def queue_down(self: SqsTicketQueue, message: Any) -> None:
+        raise ServiceUnavailable("purchase queue unavailable")
+
+    accepted = purchase(lambda_context)
+    monkeypatch.setattr(SqsTicketQueue, "send", queue_down)
+    not_taken = purchase(lambda_context)
+
+    assert (accepted["statusCode"], not_taken["statusCode"]) == (202, 503)
+    lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+    assert {line["message"] for line in lines} >= {"Ticket accepted", "Order not taken"}
+    assert {line.get("correlation_id") for line in lines} == {request_id}

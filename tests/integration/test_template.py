@@ -386,6 +386,74 @@ def test_the_api_is_throttled_and_logs_access_to_a_log_group_with_retention() ->
     assert resource("ApiAccessLogGroup")["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
 
 
+def alarm_metrics(name: str) -> list[dict[str, Any]]:
+    """The metrics a metric-math alarm reads (each with its Id), its expression left out."""
+    return [query for query in resource(name)["Metrics"] if "MetricStat" in query]
+
+
+def test_every_alarm_tells_the_alarm_topic_when_it_fires_and_when_it_clears() -> None:
+    alarms = of_type("AWS::CloudWatch::Alarm")
+
+    assert len(alarms) >= 5
+    for name, alarm in alarms.items():
+        assert (alarm["AlarmActions"], alarm["OKActions"]) == ([{"Ref": "AlarmTopic"}], [{"Ref": "AlarmTopic"}]), name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+
+
+def test_an_error_in_any_function_raises_the_functions_alarm() -> None:
+    (expression,) = [query for query in resource("FunctionErrorsAlarm")["Metrics"] if "Expression" in query]
+    watched = {
+        query["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]: query["Id"]
+        for query in alarm_metrics("FunctionErrorsAlarm")
+        if query["MetricStat"]["Metric"]["MetricName"] == "Errors"
+    }
+
+    assert set(watched) == set(of_type("AWS::Lambda::Function"))
+    assert expression["Expression"].replace(" ", "").split("+") == [f"FILL({i},0)" for i in watched.values()]
+
+
+def test_the_reconciler_s_alarm_reads_the_metrics_its_function_emits() -> None:
+    from purchase.reconciler import TICKETS_NOT_REQUEUED, TICKETS_ORPHANED
+
+    variables = load()["Globals"]["Function"]["Environment"]["Variables"]
+    metrics = [query["MetricStat"]["Metric"] for query in alarm_metrics("TicketsNeedAttentionAlarm")]
+
+    assert {metric["MetricName"] for metric in metrics} == {TICKETS_NOT_REQUEUED, TICKETS_ORPHANED}
+    for metric in metrics:
+        assert metric["Namespace"] == variables["POWERTOOLS_METRICS_NAMESPACE"]
+        assert metric["Dimensions"] == [{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}]
+
+
+def test_confirmations_left_waiting_on_the_queue_raise_an_alarm() -> None:
+    alarm = resource("ConfirmationsStuckAlarm")
+
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["PurchaseQueue", "QueueName"]}}]
+    # Longer than the worker's redeliveries take to reach the DLQ would be too late to hear of it.
+    assert alarm["Threshold"] <= resource("PurchaseQueue")["VisibilityTimeout"] * 5
+
+
+def test_buyers_getting_server_errors_raise_an_alarm() -> None:
+    alarm = resource("ApiServerErrorsAlarm")
+
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/ApiGateway", "5xx")
+    assert alarm["Dimensions"] == [{"Name": "ApiId", "Value": {"Ref": "ShopApi"}}]
+
+
+def test_schedules_are_named_by_cloudformation_so_two_stacks_can_share_a_region() -> None:
+    schedules = of_type("AWS::Scheduler::Schedule")
+
+    assert schedules
+    assert all("Name" not in schedule for schedule in schedules.values())
+
+
+def test_a_failed_reconciler_run_is_not_run_again_by_lambda() -> None:
+    (config,) = of_type("AWS::Lambda::EventInvokeConfig").values()
+
+    assert config["FunctionName"] == {"Ref": "ReconcilerFunction"}
+    assert config["MaximumRetryAttempts"] == 0
+
+
 def test_an_alarm_notifies_the_topic_when_the_dlq_is_not_empty() -> None:
     alarm = resource("DeadLetterAlarm")
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -173,7 +174,6 @@ def purchase(event: Mapping[str, Any], invocation: LambdaContext) -> dict[str, A
     else:
         placed = shop.place_once(claim=KeyClaim(key, order.fingerprint()), order=order, deadline=deadline)
     ticket_id = placed["ticketId"]
-    logger.set_correlation_id(ticket_id)
     context = {"ticketId": ticket_id, "gigId": order.gig_id, "buyer": mask_email(order.email)}
     if placed.get("replayed"):
         logger.info("Order replayed for its Idempotency-Key", extra=context)
@@ -250,7 +250,7 @@ def _json(status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | No
     }
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Built first: a misconfigured deploy fails on its first request, whatever that request is.
