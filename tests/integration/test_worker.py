@@ -165,10 +165,9 @@ def test_logs_name_the_ticket_and_never_the_buyer_s_address(
     app.lambda_handler(batch(bodies()[0], "not json"), lambda_context)
 
     lines = [json.loads(line) for line in logs.getvalue().splitlines()]
-    assert any(
-        line["message"] == "Confirmation sent" and line["ticketId"] == "5b1e0000-0000-4000-8000-000000000001"
-        for line in lines
-    )
+    (sent,) = [line for line in lines if line["message"] == "Confirmation sent"]
+    assert sent["ticketId"] == "5b1e0000-0000-4000-8000-000000000001"
+    assert sent["emailMessageId"] == ticket_item(sent["ticketId"])["emailMessageId"]  # SES's id, as the ledger has it
     assert any(line["message"] == "Not a ticket message" and line["messageId"] == "m-2" for line in lines)
     assert "ada@example.com" not in logs.getvalue()
     assert "Ada Lovelace" not in logs.getvalue()
@@ -298,7 +297,11 @@ def test_a_replayed_confirmation_keeps_the_first_confirmation_time(
 
 
 def test_an_email_ses_refuses_leaves_the_ticket_parked_with_the_reason(
-    resources: LocalResources, sold: list[str], lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    resources: LocalResources,
+    sold: list[str],
+    lambda_context: LambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    logs: StringIO,
 ) -> None:
     monkeypatch.setenv("SENDER_EMAIL", "unverified@example.com")
 
@@ -307,6 +310,8 @@ def test_an_email_ses_refuses_leaves_the_ticket_parked_with_the_reason(
     ticket = ticket_item(json.loads(sold[0])["ticketId"])
     assert (ticket["status"], ticket["parkedReason"]) == ("PARKED", "MessageRejected")
     assert "reconcileAfter" not in ticket
+    (parked,) = [line for line in map(json.loads, logs.getvalue().splitlines()) if "parked" in line["message"]]
+    assert (parked["ticketId"], parked["reason"]) == (ticket["id"], "MessageRejected")
 
 
 def test_a_parked_ticket_redriven_after_the_fix_is_emailed_and_confirmed(

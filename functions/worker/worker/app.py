@@ -67,21 +67,24 @@ async def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> No
     try:
         loop = asyncio.get_running_loop()
         deadline = Deadline(lambda: lambda_context.get_remaining_time_in_millis() / 1000)
-        outcome = await loop.run_in_executor(_senders, _confirmations().deliver, ticket, record.body, deadline)
+        delivery = await loop.run_in_executor(_senders, _confirmations().deliver, ticket, record.body, deadline)
     except Exception:
         logger.exception("Confirmation failed; SQS will deliver the message again", extra=context)
         metrics.add_metric(name=CONFIRMATIONS_FAILED, unit=MetricUnit.Count, value=1)
         raise
-    match outcome:
+    if delivery.email_message_id:
+        context["emailMessageId"] = delivery.email_message_id  # SES's id: its events and the ledger use it
+    match delivery.outcome:
         case Outcome.PARKED:
-            logger.error("SES refused the email; message parked in the dead-letter queue", extra=context)
+            refused = {**context, "reason": delivery.refusal}
+            logger.error("SES refused the email; message parked in the dead-letter queue", extra=refused)
         case Outcome.NOT_SOLD:
             logger.warning("No email: the ledger holds no sold ticket with this id", extra=context)
         case Outcome.ALREADY_SENT:
             logger.info("Confirmation already sent", extra=context)
         case Outcome.SENT:
             logger.info("Confirmation sent", extra=context)
-    metrics.add_metric(name=CONFIRMATIONS[outcome], unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=CONFIRMATIONS[delivery.outcome], unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -63,6 +63,15 @@ class Outcome(StrEnum):
     NOT_SOLD = "NotSold"  # the ticket was released, or the ledger never held it: nothing is sent
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """How a ticket's confirmation ended, with what the logs need to follow it up."""
+
+    outcome: Outcome
+    email_message_id: str | None = None  # SES's message id, when this or an earlier delivery sent it
+    refusal: str | None = None  # SES's error code, when it refused the email for good (PARKED)
+
+
 class TicketStatus(StrEnum):
     """A ticket's status in the ledger, as the worker finds it when it claims the ticket."""
 
@@ -116,20 +125,22 @@ class Confirmations:
             key_prefix=IDEMPOTENCY_RECORDS,
         )(self._send)
 
-    def deliver(self, ticket: TicketMessage, body: str, deadline: Deadline = NO_DEADLINE) -> Outcome:
+    def deliver(self, ticket: TicketMessage, body: str, deadline: Deadline = NO_DEADLINE) -> Delivery:
         try:
             result = self._send_once(ticket=ticket, deadline=deadline)
         except EmailRejected as rejected:
             self._dead_letters.park(body, reason=rejected.code)
             self._ledger.park(ticket.ticket_id, rejected.code)
-            return Outcome.PARKED
+            return Delivery(Outcome.PARKED, refusal=rejected.code)
         outcome = Outcome(result["outcome"])
         if outcome is Outcome.SENT:
             # Again outside the once-only send, and on a replay: if this write fails, the record fails, and its
             # next delivery replays the sent result (no second email) and records it then. A second email
             # needs both this write's first try and Powertools' record of the send to fail.
             self._ledger.confirm(ticket.ticket_id, result["messageId"])
-        return Outcome.ALREADY_SENT if result.get("replayed") and outcome is Outcome.SENT else outcome
+        if result.get("replayed") and outcome is Outcome.SENT:
+            outcome = Outcome.ALREADY_SENT
+        return Delivery(outcome, email_message_id=result.get("messageId"))
 
     def _send(self, ticket: TicketMessage, deadline: Deadline) -> dict[str, Any]:
         status = self._ledger.claim(ticket.ticket_id)
