@@ -284,8 +284,24 @@ def test_the_worker_may_send_email_only_as_the_sender() -> None:
     assert all("identity/" in str(arn) for arn in ses["Resource"])
     dynamodb = next(s for s in statements if s["Resource"] == {"Fn::GetAtt": ["IdempotencyTable", "Arn"]})
     assert not {"dynamodb:Scan", "dynamodb:Query", "dynamodb:*"} & set(dynamodb["Action"])
-    sqs = next(s for s in statements if "sqs:SendMessage*" in as_list(s["Action"]))
-    assert sqs["Resource"] == _queue_arn("PurchaseDeadLetterQueue")
+    sqs = next(s for s in statements if "sqs:SendMessage" in as_list(s["Action"]))
+    assert sqs["Resource"] == {"Fn::GetAtt": ["PurchaseDeadLetterQueue", "Arn"]}
+
+
+def test_the_worker_polls_purchase_queue_alone_and_writes_only_its_own_logs() -> None:
+    role = resource("WorkerFunctionRole")
+    granted = grants("WorkerFunctionRole")
+    queues = {resource for action, resource in granted if action.startswith("sqs:")}
+    logs = {resource for action, resource in granted if action.startswith("logs:")}
+    polling = {action for action, resource in granted if resource == str({"Fn::GetAtt": ["PurchaseQueue", "Arn"]})}
+
+    # SAM's role for an SQS event would add AWSLambdaSQSQueueExecutionRole: every queue in the account.
+    assert role["ManagedPolicyArns"] == [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"}]
+    assert resource("WorkerFunction")["Role"] == {"Fn::GetAtt": ["WorkerFunctionRole", "Arn"]}
+    assert queues == {str({"Fn::GetAtt": [queue, "Arn"]}) for queue in ("PurchaseQueue", "PurchaseDeadLetterQueue")}
+    assert polling >= {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
+    assert logs == {str({"Fn::GetAtt": ["WorkerFunctionLogGroup", "Arn"]})}
+    assert resource("WorkerFunction")["LoggingConfig"]["LogGroup"] == {"Ref": "WorkerFunctionLogGroup"}
 
 
 def test_no_inline_policy_grants_a_wildcard() -> None:
