@@ -425,6 +425,8 @@ def test_an_error_in_any_function_raises_the_functions_alarm() -> None:
     }
 
     assert set(watched) == set(of_type("AWS::Lambda::Function"))
+    # The alarm reads one series: the expression's (a query leaving ReturnData out returns its data too).
+    assert [query["Id"] for query in resource("FunctionErrorsAlarm")["Metrics"] if query["ReturnData"]] == ["failures"]
     assert expression["Expression"].replace(" ", "").split("+") == [f"FILL({i},0)" for i in watched.values()]
 
 
@@ -461,6 +463,25 @@ def test_schedules_are_named_by_cloudformation_so_two_stacks_can_share_a_region(
 
     assert schedules
     assert all("Name" not in schedule for schedule in schedules.values())
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "config"),
+    [
+        ("AWS::CloudFront::OriginAccessControl", "OriginAccessControlConfig"),
+        ("AWS::CloudFront::ResponseHeadersPolicy", "ResponseHeadersPolicyConfig"),
+    ],
+)
+def test_cloudfront_names_are_unique_per_stack_and_short_whatever_the_stack_s_name(
+    resource_type: str, config: str
+) -> None:
+    # CloudFront names are per account (not region) and an origin access control's is at most 64 characters.
+    (named,) = of_type(resource_type).values()
+    template, variables = named[config]["Name"]["Fn::Sub"]
+
+    assert variables == {"StackUuid": {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}}
+    assert "${AWS::StackName}" not in template
+    assert len(template.replace("${StackUuid}", "0" * 36)) <= 64
 
 
 def test_a_failed_reconciler_run_is_not_run_again_by_lambda() -> None:
