@@ -23,7 +23,7 @@ from moto.core.botocore_stubber import MockRawResponse
 
 from purchase import app as purchase_app
 from purchase.adapters import CALL_SECONDS, CLIENT_CONFIG, GigCatalogue, SqsTicketQueue, TicketLedger
-from purchase.models import TicketMessage
+from purchase.models import Ticket, TicketMessage
 from purchase.orders import Deadline, ServiceUnavailable, SoldOut, place_order
 from purchase.reconciler import lambda_handler as reconcile
 from purchase.request import PurchaseRequest
@@ -44,6 +44,18 @@ def purchase(context: LambdaContext, key: str | None = None, **changes: Any) -> 
         event["headers"]["idempotency-key"] = key
     response: dict[str, Any] = purchase_app.lambda_handler(event, context)
     return response
+
+
+def rooftop_order() -> PurchaseRequest:
+    """An order for ROOFTOP, validated as the purchase validates one."""
+    return PurchaseRequest.model_validate({**VALID, "gigId": ROOFTOP}, context={"today": date(2026, 11, 23)})
+
+
+def place_through(ledger_client: Any, **options: Any) -> Ticket:
+    """`place_order` of `rooftop_order()` with the real adapters, the ledger's calls made by `ledger_client`."""
+    settings = LedgerSettings.from_env()
+    catalogue, queue = GigCatalogue(settings.gigs_table_name), SqsTicketQueue(settings.queue_url)
+    return place_order(rooftop_order(), catalogue, TicketLedger(settings, client=ledger_client), queue, **options)
 
 
 def body(response: dict[str, Any]) -> Any:
@@ -166,7 +178,7 @@ def test_fifty_concurrent_buyers_of_five_seats_get_five_tickets_and_forty_five_s
     settings = LedgerSettings.from_env()
     catalogue, ledger = GigCatalogue(settings.gigs_table_name), TicketLedger(settings)
     queue = SqsTicketQueue(settings.queue_url)
-    order = PurchaseRequest.model_validate({**VALID, "gigId": ROOFTOP}, context={"today": date(2026, 11, 23)})
+    order = rooftop_order()
     start = threading.Barrier(50)
 
     def buyer(_: int) -> str:
@@ -192,19 +204,14 @@ def test_fifty_concurrent_buyers_of_five_seats_get_five_tickets_and_forty_five_s
 def test_a_seat_taken_whose_answer_was_lost_is_answered_as_done_when_botocore_retries(
     resources: LocalResources,
 ) -> None:
-    settings = LedgerSettings.from_env()
     client = boto3.client("dynamodb", region_name=REGION)
 
     def lose_the_first_answer(attempts: int, **_: Any) -> float | None:
         return 0 if attempts == 1 else None  # retry at once, as after a read timeout: it had committed
 
     client.meta.events.register_first("needs-retry.dynamodb.TransactWriteItems", lose_the_first_answer)
-    ledger = TicketLedger(settings, client=client)
-    order = PurchaseRequest.model_validate({**VALID, "gigId": ROOFTOP}, context={"today": date(2026, 11, 23)})
 
-    ticket = place_order(
-        order, GigCatalogue(settings.gigs_table_name, client), ledger, SqsTicketQueue(settings.queue_url)
-    )
+    ticket = place_through(client)
 
     assert [item["id"] for item in tickets_of()] == [str(ticket.ticket_id)]
     assert ticket_item(str(ticket.ticket_id))["status"] == "RESERVED"
@@ -215,7 +222,6 @@ def test_a_seat_taken_whose_answer_was_lost_is_answered_as_done_when_botocore_re
 def test_a_seat_whose_transaction_botocore_found_still_in_progress_is_answered_as_done_when_it_commits(
     resources: LocalResources,
 ) -> None:
-    settings = LedgerSettings.from_env()
     client = boto3.client("dynamodb", region_name=REGION, config=CLIENT_CONFIG)
     sends: list[bytes] = []  # the transaction's requests, as sent
 
@@ -232,12 +238,8 @@ def test_a_seat_whose_transaction_botocore_found_still_in_progress_is_answered_a
 
     client.meta.events.register_first("needs-retry.dynamodb.TransactWriteItems", lose_the_first_answer)
     client.meta.events.register_first("before-send.dynamodb.TransactWriteItems", still_in_progress)
-    ledger = TicketLedger(settings, client=client)
-    order = PurchaseRequest.model_validate({**VALID, "gigId": ROOFTOP}, context={"today": date(2026, 11, 23)})
 
-    ticket = place_order(
-        order, GigCatalogue(settings.gigs_table_name, client), ledger, SqsTicketQueue(settings.queue_url)
-    )
+    ticket = place_through(client)
 
     assert (len(sends), len(set(sends))) == (3, 1)  # the same transaction, with the same token, each time
     assert [item["id"] for item in tickets_of()] == [str(ticket.ticket_id)]
@@ -248,7 +250,6 @@ def test_a_seat_whose_transaction_botocore_found_still_in_progress_is_answered_a
 def test_a_transaction_still_in_progress_is_tried_again_only_while_the_purchase_has_time_for_it(
     resources: LocalResources,
 ) -> None:
-    settings = LedgerSettings.from_env()
     seconds_left = [3 * CALL_SECONDS]  # just enough to take a seat: the seat, the message, a release
 
     class InProgress:
@@ -262,16 +263,9 @@ def test_a_transaction_still_in_progress_is_tried_again_only_while_the_purchase_
             raise ClientError({"Error": {"Code": "TransactionInProgressException"}}, "TransactWriteItems")
 
     client = InProgress()
-    order = PurchaseRequest.model_validate({**VALID, "gigId": ROOFTOP}, context={"today": date(2026, 11, 23)})
 
     with pytest.raises(ServiceUnavailable):
-        place_order(
-            order,
-            GigCatalogue(settings.gigs_table_name),
-            TicketLedger(settings, client=client),
-            SqsTicketQueue(settings.queue_url),
-            deadline=Deadline(lambda: seconds_left[0], CALL_SECONDS),
-        )
+        place_through(client, deadline=Deadline(lambda: seconds_left[0], CALL_SECONDS))
 
     # A second try would have left less than the message and a release need.
     assert client.calls == 1
@@ -423,7 +417,7 @@ def test_two_requests_racing_with_one_key_buy_one_ticket(
     settings = LedgerSettings.from_env()
     catalogue, ledger = GigCatalogue(settings.gigs_table_name), TicketLedger(settings)
     queue = SqsTicketQueue(settings.queue_url)
-    order = PurchaseRequest.model_validate({**VALID, "gigId": ROOFTOP}, context={"today": date(2026, 11, 23)})
+    order = rooftop_order()
     from purchase.orders import KeyClaim
 
     claim = KeyClaim("order-1", order.fingerprint())
