@@ -120,6 +120,33 @@ def _losing_the_first_answer(page: Page) -> list[dict[str, Any]]:
     return lost
 
 
+def _an_order_whose_answer_was_lost(
+    page: Page, local_stack: RunningStack
+) -> tuple[list[Request], list[dict[str, Any]], str]:
+    """An order sent from a gig's page that reached the shop, whose answer the connection lost: the orders
+    posted (from then on), what the shop answered, and the buyer's address."""
+    _open_gig(page, local_stack, GIGS[9]["id"])
+    posted = _purchases(page)
+    lost = _losing_the_first_answer(page)
+    email = _buyer_email()
+    _fill_order(page, email)
+    _submit(page)
+    expect(page.locator("#form-errors")).to_contain_text("we don't know if your order went through")
+    return posted, lost, email
+
+
+def _expect_the_first_ticket_under_one_key(
+    page: Page, local_stack: RunningStack, posted: list[Request], lost: list[dict[str, Any]], email: str
+) -> None:
+    """The page shows the ticket the lost answer held, it is the buyer's one ticket emailed, and both orders
+    carried the same Idempotency-Key."""
+    expect(page.locator("#ticket-id")).to_have_text(lost[0]["ticketId"])
+    assert _expect_one_ticket_emailed(page, local_stack, email) == lost[0]["ticketId"]
+    first, second = _keys(posted)
+    assert first is not None
+    assert first == second
+
+
 def _keys(posted: list[Request]) -> list[str | None]:
     """The Idempotency-Key of each order posted."""
     return [request.headers.get("idempotency-key") for request in posted]
@@ -626,40 +653,23 @@ def test_an_order_whose_answer_was_lost_is_sent_again_with_its_key_and_gets_the_
     page: Page, local_stack: RunningStack
 ) -> None:
     # Given an order that reaches the shop, whose answer the connection then loses
-    _open_gig(page, local_stack, GIGS[9]["id"])
-    posted = _purchases(page)
-    lost = _losing_the_first_answer(page)
-    email = _buyer_email()
-    _fill_order(page, email)
-    _submit(page)
-    summary = page.locator("#form-errors")
-    expect(summary).to_contain_text("we don't know if your order went through")
-    expect(summary).to_be_focused()
+    posted, lost, email = _an_order_whose_answer_was_lost(page, local_stack)
+    expect(page.locator("#form-errors")).to_be_focused()
     expect(page.locator("#buy-form")).to_be_visible()
 
     # When the buyer sends it again
     _submit(page)
 
-    # Then the page shows the ticket the shop made the first time, emailed once, and no second one
-    expect(page.locator("#ticket-id")).to_have_text(lost[0]["ticketId"])
-    assert _expect_one_ticket_emailed(page, local_stack, email) == lost[0]["ticketId"]
-    # ...because both attempts carried the same Idempotency-Key
-    first, second = _keys(posted)
-    assert first is not None
-    assert first == second
+    # Then the page shows the ticket the shop made the first time, emailed once, and no second one,
+    # because both attempts carried the same Idempotency-Key
+    _expect_the_first_ticket_under_one_key(page, local_stack, posted, lost, email)
 
 
 def test_an_order_whose_answer_was_lost_keeps_its_key_when_the_buyer_leaves_and_comes_back(
     page: Page, local_stack: RunningStack
 ) -> None:
     # Given an order that reached the shop, whose answer the connection lost
-    _open_gig(page, local_stack, GIGS[9]["id"])
-    posted = _purchases(page)
-    lost = _losing_the_first_answer(page)
-    email = _buyer_email()
-    _fill_order(page, email)
-    _submit(page)
-    expect(page.locator("#form-errors")).to_contain_text("we don't know if your order went through")
+    posted, lost, email = _an_order_whose_answer_was_lost(page, local_stack)
 
     # When the buyer goes to the home page, comes back, and sends the same order again
     page.get_by_role("link", name="All gigs").first.click()
@@ -672,11 +682,7 @@ def test_an_order_whose_answer_was_lost_keeps_its_key_when_the_buyer_leaves_and_
     _submit(page)
 
     # Then the shop answers with the ticket it made the first time: one ticket, under one key
-    expect(page.locator("#ticket-id")).to_have_text(lost[0]["ticketId"])
-    assert _expect_one_ticket_emailed(page, local_stack, email) == lost[0]["ticketId"]
-    first, second = _keys(posted)
-    assert first is not None
-    assert first == second
+    _expect_the_first_ticket_under_one_key(page, local_stack, posted, lost, email)
 
 
 def test_a_changed_order_is_sent_with_a_new_key(page: Page, local_stack: RunningStack) -> None:
