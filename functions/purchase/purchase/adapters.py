@@ -280,9 +280,9 @@ class TicketLedger:
                 # Still in progress, it may yet commit: the same transaction again learns how it ended.
                 in_progress = error.response["Error"]["Code"] == "TransactionInProgressException"
                 conflict = any(reason.get("Code") == "TransactionConflict" for reason in reasons or [])
-                if in_progress or conflict:
+                if (in_progress or conflict) and attempt < self.TRANSACTION_ATTEMPTS:
                     _backoff(attempt)
-                    if attempt < self.TRANSACTION_ATTEMPTS and deadline.allows(calls=1):
+                    if deadline.allows(calls=1):  # checked after the wait, which the deadline also counts
                         if conflict:
                             token = str(uuid4())  # that one was cancelled: the next is a new transaction
                         continue
