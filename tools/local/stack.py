@@ -184,7 +184,7 @@ class LocalStack:
         api = self._api
         self._stop_servers()
         if api:  # a purchase accepted just before may still be queueing its confirmation
-            api.wait_until_answered(timeout)
+            api.wait_until_answered(max(deadline - time.monotonic(), 0))
         if self._aws is None or self.resources is None:
             return {}
         sqs, resources = self._aws.client("sqs"), self.resources
