@@ -1,5 +1,6 @@
 """POST /purchase's body: every bad input is rejected with its field named, and card data never shows."""
 
+import re
 import unicodedata
 from datetime import UTC, date, datetime
 from typing import Any
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from purchase.request import ADDRESS_IN_NAME, MAX_NAME_LENGTH, PurchaseRequest, card_check_date
+from purchase.request import MAX_NAME_LENGTH, PurchaseRequest, card_check_date
 
 TODAY = date(2026, 11, 23)
 
@@ -208,15 +209,49 @@ def test_a_card_that_expired_earlier_this_year_is_rejected() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["Your refund: http://evil.example/claim", "Visit WWW.evil.example", "ada@example.com", "x://y"]
+    "name",
+    [
+        "Your refund: http://evil.example/claim",
+        "Visit WWW.evil.example",
+        "ada@example.com",
+        "x://y",
+        "Refund: evil-shop.example/refund",  # a bare domain, which mail clients make a link
+        "".join(chr(ord(c) + 0xFEE0) for c in "evil.example"),  # fullwidth: NFKC reads it as evil.example
+        "evil\uff20example.com",  # a fullwidth @
+        "http\uff1a//evil.example",  # a fullwidth colon
+        "shop。example",  # an ideographic full stop, a dot in a domain name
+    ],
 )
 @pytest.mark.parametrize("field", ["name", "nameOnCard"])
 def test_a_name_holding_a_web_or_email_address_is_refused(field: str, name: str) -> None:
     assert errors_of(**{field: name}) == {field: "Must be a name, not a web or email address"}
 
 
-def test_names_with_dots_and_colons_are_still_names() -> None:
-    assert validate(name="Dr. J. R. R. Tolkien: Jr.").name == "Dr. J. R. R. Tolkien: Jr."
+@pytest.mark.parametrize("name", ["Dr. J. R. R. Tolkien: Jr.", "J.Smith", "J.R.R. Tolkien", "Ada L."])
+def test_names_with_dots_initials_and_colons_are_still_names(name: str) -> None:
+    assert validate(name=name).name == name
+
+
+@pytest.mark.parametrize("name", ["4242 4242 4242 4242", "Ada 4242-4242-4242-4242", "٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢"])
+@pytest.mark.parametrize("field", ["name", "nameOnCard"])
+def test_a_card_number_typed_as_a_name_is_refused_before_it_is_stored_or_emailed(field: str, name: str) -> None:
+    assert errors_of(**{field: name}) == {field: "Must be a name, not a card number"}
+
+
+def test_a_name_with_a_few_digits_is_still_a_name() -> None:
+    assert validate(name="Ada Lovelace 2nd, flat 221").name == "Ada Lovelace 2nd, flat 221"
+
+
+@pytest.mark.parametrize(
+    "name", ["\u3164", "\u115f\u1160", "\uffa0", "\u2800", "Ada\u3164Lovelace", "Ada\u034f", "\u17b4Ada"]
+)
+def test_a_name_with_a_blank_filler_character_is_refused(name: str) -> None:
+    assert errors_of(name=name) == {"name": FORBIDDEN}
+
+
+@pytest.mark.parametrize("name", ["\u0301\u0301", "...", "1984", "-- --"])
+def test_a_name_without_a_letter_is_refused(name: str) -> None:
+    assert errors_of(name=name) == {"name": "Must contain a letter"}
 
 
 def test_a_card_expiring_this_month_is_still_valid() -> None:
@@ -312,7 +347,10 @@ def test_any_name_is_either_rejected_by_field_or_free_of_forbidden_characters(na
         return
     accepted = outcome.name
     assert not {unicodedata.category(character) for character in accepted} & NAME_CATEGORIES_REFUSED
-    assert not ADDRESS_IN_NAME.search(accepted)
+    as_read = unicodedata.normalize("NFKC", accepted)
+    assert not re.search(r"@|://|www\.", as_read, re.IGNORECASE)
+    assert not re.search(r"\d(?:[ -]?\d){11}", as_read)  # a card number, spaced or not
+    assert any(unicodedata.category(character).startswith("L") for character in accepted)
     assert accepted == unicodedata.normalize("NFC", accepted) == accepted.strip()
     assert 1 <= len(accepted) <= MAX_NAME_LENGTH
 

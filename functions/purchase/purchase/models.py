@@ -8,7 +8,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 # Twelve or more digits, single spaces or dashes allowed between them: what a card number looks like.
-_LONG_NUMBER = re.compile(r"\d(?:[ -]?\d){11,}")
+LONG_NUMBER = re.compile(r"\d(?:[ -]?\d){11,}")
 
 
 class CamelModel(BaseModel):
@@ -19,7 +19,7 @@ class CamelModel(BaseModel):
 
 def loggable(typed: str) -> str:
     """Text the buyer typed, fit for a log line: a card number typed into the wrong field is blanked."""
-    return _LONG_NUMBER.sub("<number>", typed)
+    return LONG_NUMBER.sub("<number>", typed)
 
 
 def mask_email(address: str) -> str:

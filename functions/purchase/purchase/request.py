@@ -21,31 +21,43 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from purchase.models import CamelModel
+from purchase.models import LONG_NUMBER, CamelModel
 
 MAX_NAME_LENGTH = 100
 
 # How far ahead a card's expiry may be; anything later is a typo.
 MAX_EXPIRY_YEARS_AHEAD = 20
 
-# The rule for free text (names): no character of these Unicode categories. Names end up in emails and
+# The rules for free text (names). First, no character of these Unicode categories. Names end up in emails and
 # logs, where a control character (Cc: CR, LF, NUL...), a format character (Cf: bidi overrides and marks,
 # zero-width spaces and joiners, the BOM, tag characters), a private-use (Co), unassigned (Cn) or lone
 # surrogate (Cs) code point, or a line or paragraph separator (Zl, Zp) is an injection or a disguise,
 # not part of a name. (The price: the zero-width joiners some scripts use are refused too.)
 FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"})
-# Nor a web or email address: the buyer's name is greeted in an email the shop sends to whatever address the
-# order gives, and a link there would make the shop a relay for someone else's message.
-ADDRESS_IN_NAME = re.compile(r"://|www\.|@", re.IGNORECASE)
+# Nor these, which show as nothing although their categories are letters, symbols or marks: the Hangul
+# fillers, the blank braille pattern, the combining grapheme joiner and two Khmer vowels Unicode deprecated.
+INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5")
+# Second, no web or email address: the buyer's name is greeted in an email the shop sends to whatever address
+# the order gives, and a link there would make the shop a relay for someone else's message. A bare domain is
+# a word of two letters or more, a dot and two letters or more ("shop.example"); initials ("J.Smith") are
+# not one. (The price: "Mr.Smith" is refused, "Mr. Smith" is not.) Checked on the NFKC form, where a
+# fullwidth at sign or full stop is the "@" or "." a mail client reads it as.
+ADDRESS_IN_NAME = re.compile(r"://|www\.|@|[^\W_]{2}\.[^\W\d_]{2}", re.IGNORECASE)
+# The ideographic full stops, which domain names also read as dots and NFKC leaves alone.
+_AS_DOT = str.maketrans({"\u3002": ".", "\uff61": "."})
 
 
 def _person_name(value: str) -> str:
-    if any(unicodedata.category(ch) in FORBIDDEN_CATEGORIES for ch in value):
+    if any(unicodedata.category(ch) in FORBIDDEN_CATEGORIES or ch in INVISIBLE for ch in value):
         raise PydanticCustomError(
             "forbidden_characters", "Must not contain line breaks, control, invisible or unassigned characters"
         )
-    if ADDRESS_IN_NAME.search(value):
+    as_read = unicodedata.normalize("NFKC", value).translate(_AS_DOT)
+    if ADDRESS_IN_NAME.search(as_read):
         raise PydanticCustomError("address_in_name", "Must be a name, not a web or email address")
+    # A card number pasted into the wrong field: it would be stored, queued and emailed with the name.
+    if LONG_NUMBER.search(as_read):
+        raise PydanticCustomError("card_number_in_name", "Must be a name, not a card number")
     # NFC, so that a name typed with combining accents is the same name, and the same length, as its
     # precomposed spelling.
     value = unicodedata.normalize("NFC", value).strip()
@@ -53,6 +65,8 @@ def _person_name(value: str) -> str:
         raise PydanticCustomError("required", "Required")
     if len(value) > MAX_NAME_LENGTH:
         raise PydanticCustomError("too_long", "Must be at most {max} characters", {"max": MAX_NAME_LENGTH})
+    if not any(unicodedata.category(ch).startswith("L") for ch in value):
+        raise PydanticCustomError("no_letter", "Must contain a letter")
     return value
 
 
