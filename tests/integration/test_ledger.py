@@ -18,13 +18,13 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.awsrequest import AWSResponse, HTTPHeaders
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from moto.core.botocore_stubber import MockRawResponse
 
 from purchase import app as purchase_app
 from purchase.adapters import CALL_SECONDS, CLIENT_CONFIG, GigCatalogue, SqsTicketQueue, TicketLedger
 from purchase.models import Ticket, TicketMessage
-from purchase.orders import Deadline, ServiceUnavailable, SoldOut, place_order
+from purchase.orders import Deadline, KeyClaim, ServiceUnavailable, SoldOut, place_order
 from purchase.reconciler import lambda_handler as reconcile
 from purchase.request import PurchaseRequest
 from purchase.settings import LedgerSettings, Settings
@@ -255,10 +255,10 @@ def test_a_transaction_still_in_progress_is_tried_again_only_while_the_purchase_
     class InProgress:
         """DynamoDB's answer to botocore's retry, every time, after an attempt that timed out (1.9 s)."""
 
-        calls = 0
+        reserves = 0
 
-        def transact_write_items(self, **_: Any) -> None:
-            self.calls += 1
+        def transact_write_items(self, TransactItems: list[dict[str, Any]], **_: Any) -> None:
+            self.reserves += "+ :one" in TransactItems[0]["Update"]["UpdateExpression"]  # takes the seat
             seconds_left[0] -= 1.9
             raise ClientError({"Error": {"Code": "TransactionInProgressException"}}, "TransactWriteItems")
 
@@ -267,9 +267,43 @@ def test_a_transaction_still_in_progress_is_tried_again_only_while_the_purchase_
     with pytest.raises(ServiceUnavailable):
         place_through(client, deadline=Deadline(lambda: seconds_left[0], CALL_SECONDS))
 
-    # A second try would have left less than the message and a release need.
-    assert client.calls == 1
+    # A second try would have left less than the message and a release need (the release was tried instead).
+    assert client.reserves == 1
+    assert seconds_left[0] > 0
     assert queued(resources) == []
+
+
+def test_a_seat_taken_whose_answers_were_all_lost_is_given_back_and_the_key_freed(
+    resources: LocalResources,
+) -> None:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+
+    class AnswersLost:
+        """The ledger's client, whose first transaction commits and every answer to it times out."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(dynamodb, name)
+
+        def transact_write_items(self, **request: Any) -> Any:
+            if not hasattr(self, "lost"):
+                self.lost = dynamodb.transact_write_items(**request)
+                raise ReadTimeoutError(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com")
+            return dynamodb.transact_write_items(**request)
+
+    claim = KeyClaim("order-1", rooftop_order().fingerprint())
+
+    with pytest.raises(ServiceUnavailable):
+        place_through(AnswersLost(), claim=claim)
+
+    (released,) = tickets_of()
+    assert released["status"] == "RELEASED"
+    assert int(gig_item()["sold"]) == 0
+    assert queued(resources) == []
+    # The buyer's retry with the same key buys the seat afresh.
+    retried = place_through(dynamodb, claim=claim)
+    assert str(retried.ticket_id) != released["id"]
+    assert int(gig_item()["sold"]) == 1
+    assert queued(resources) == [str(retried.ticket_id)]
 
 
 def test_a_sold_out_gig_answers_409_naming_the_gig_and_queues_nothing(

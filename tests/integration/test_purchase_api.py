@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from purchase.adapters import SqsTicketQueue
 from purchase.app import lambda_handler
 from purchase.orders import ServiceUnavailable
-from tests.conftest import REGION, load_event, receive_all, without_random_tokens
+from tests.conftest import REGION, load_event, receive_all, ticket_item, without_random_tokens
 from tests.unit.test_purchase_request import VALID
 from tools.provision import LocalResources
 
@@ -177,6 +177,41 @@ def test_an_unknown_gig_is_a_404_naming_the_gig_id(resources: LocalResources, la
     assert response["statusCode"] == 404
     assert body_of(response)["errors"] == [{"field": "gigId", "message": "No gig with this id"}]
     assert queued(resources) == []
+
+
+def test_a_gig_priced_with_a_dynamodb_number_is_sold_at_the_price_get_gigs_shows(
+    resources: LocalResources, lambda_context: LambdaContext
+) -> None:
+    gigs = boto3.resource("dynamodb", region_name=REGION).Table(resources.refs["GigsTable"])
+    gigs.update_item(
+        Key={"id": VALID["gigId"]}, UpdateExpression="SET price = :price", ExpressionAttributeValues={":price": 1156}
+    )
+
+    response = purchase(lambda_context)
+
+    assert response["statusCode"] == 202
+    assert ticket_item(body_of(response)["ticketId"])["price"] == "1156"  # str(), as the gigs function reads it
+
+
+@pytest.mark.parametrize(
+    "broken", [{"date": "TBC"}, {"capacity": "ten"}, {"price": None}], ids=["date", "capacity", "no price"]
+)
+def test_a_malformed_catalogue_item_is_no_gig_on_sale_and_is_logged(
+    resources: LocalResources, lambda_context: LambdaContext, logs: StringIO, broken: dict[str, Any]
+) -> None:
+    gigs = boto3.resource("dynamodb", region_name=REGION).Table(resources.refs["GigsTable"])
+    item = {**gigs.get_item(Key={"id": VALID["gigId"]})["Item"], **broken}
+    gigs.put_item(Item={key: value for key, value in item.items() if value is not None})
+    seats_sold = item.get("sold", 0)
+
+    response = purchase(lambda_context)
+
+    assert response["statusCode"] == 404
+    assert body_of(response)["errors"] == [{"field": "gigId", "message": "No gig with this id"}]
+    assert queued(resources) == []
+    assert gigs.get_item(Key={"id": VALID["gigId"]})["Item"].get("sold", 0) == seats_sold
+    (line,) = [line for line in logs.getvalue().splitlines() if "its catalogue item is malformed" in line]
+    assert json.loads(line)["gigId"] == VALID["gigId"]
 
 
 def test_when_the_queue_is_down_the_buyer_gets_a_503_and_no_ticket(

@@ -19,6 +19,7 @@ from purchase.orders import (
     KeyClaim,
     KeyReused,
     LedgerEntry,
+    OutcomeUnknown,
     ServiceUnavailable,
     SoldOut,
     place_order,
@@ -82,8 +83,8 @@ class Ledger:
         return ticket
 
     def release(self, ticket: Ticket, claim: KeyClaim | None, deadline: Deadline) -> bool:
-        record = self.tickets[ticket.ticket_id]
-        if record.status != "RESERVED" or record.claimed:
+        record = self.tickets.get(ticket.ticket_id)
+        if record is None or record.status != "RESERVED" or record.claimed:
             return False
         record.status, record.reconcile_after = "RELEASED", None
         stock = self.catalogue.gig
@@ -248,6 +249,39 @@ def test_when_the_worker_got_the_ticket_before_the_release_the_order_stands(
 
     assert ledger.tickets[ticket.ticket_id].status == "RESERVED"
     assert catalogue.gig.sold == 1
+
+
+class AnswerLost(Ledger):
+    """A ledger whose reserve cannot tell how it ended: it did commit, or (`committed=False`) it did not."""
+
+    def __init__(self, catalogue: Catalogue, committed: bool = True) -> None:
+        super().__init__(catalogue)
+        self.committed = committed
+
+    def reserve(self, ticket: Ticket, gig: GigOnSale, claim: KeyClaim | None, deadline: Deadline) -> Ticket:
+        if self.committed:
+            super().reserve(ticket, gig, claim, deadline)
+        raise OutcomeUnknown("read timeout")
+
+
+def test_a_seat_taken_whose_answer_was_lost_is_given_back_before_the_buyer_hears_503(catalogue: Catalogue) -> None:
+    ledger, queue, claim = AnswerLost(catalogue), Queue(), claim_for(order())
+
+    with pytest.raises(ServiceUnavailable):
+        place_order(order(), catalogue, ledger, queue, claim)
+
+    (record,) = ledger.tickets.values()
+    assert (record.status, queue.sent, catalogue.gig.sold) == ("RELEASED", [], 0)
+    assert not ledger.holds(claim)  # the buyer's retry with the same key buys the seat afresh
+
+
+def test_a_seat_step_that_never_committed_leaves_nothing_to_give_back(catalogue: Catalogue) -> None:
+    ledger, queue = AnswerLost(catalogue, committed=False), Queue()
+
+    with pytest.raises(ServiceUnavailable):
+        place_order(order(), catalogue, ledger, queue)
+
+    assert (ledger.tickets, queue.sent, catalogue.gig.sold) == ({}, [], 0)
 
 
 def test_with_too_little_time_left_to_give_a_seat_back_no_seat_is_taken(catalogue: Catalogue, ledger: Ledger) -> None:

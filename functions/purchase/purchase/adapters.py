@@ -9,6 +9,7 @@ from typing import Any, cast
 from uuid import UUID, uuid4
 
 import boto3
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
@@ -24,6 +25,7 @@ from purchase.orders import (
     KeyClaim,
     KeyReused,
     LedgerEntry,
+    OutcomeUnknown,
     ServiceUnavailable,
     SoldOut,
 )
@@ -50,6 +52,7 @@ def invocation_deadline(context: LambdaContext) -> Deadline:
 
 _GIG_FIELDS = ["id", "bandName", "venue", "city", "#date", "collectionPoint", "collectionTime", "price", "#capacity"]
 _deserialize = TypeDeserializer().deserialize
+logger = Logger(child=True)
 
 
 def _backoff(attempt: int) -> None:
@@ -76,15 +79,24 @@ class GigCatalogue:
         except (BotoCoreError, ClientError) as error:
             raise ServiceUnavailable("gig catalogue unavailable") from error
         item = response.get("Item")
-        if item is None:
-            return None
-        gig = _plain(item)
+        return None if item is None else _gig_on_sale(item)
+
+
+def _gig_on_sale(item: dict[str, Any]) -> GigOnSale | None:
+    """The gig, or None for an item that is not one, as GET /gigs reads the catalogue: a number or a string
+    for the price, and a malformed item is no gig (logged), not a crash."""
+    gig = _plain(item)
+    try:
         return GigOnSale(
             details=GigDetails.model_validate(gig),
-            price=gig["price"],
+            price=str(gig["price"]),
             capacity=int(gig["capacity"]),
             sold=int(gig.get("sold", 0)),
         )
+    except (KeyError, TypeError, ValueError) as error:  # pydantic's ValidationError is a ValueError
+        gig_id = str(gig.get("id", ""))[:100]
+        logger.error("Gig not on sale: its catalogue item is malformed", extra={"gigId": gig_id, "error": repr(error)})
+        return None
 
 
 class TicketLedger:
@@ -264,9 +276,10 @@ class TicketLedger:
         return self.KEY_PREFIX + hashlib.sha256(claim.key.encode()).hexdigest()
 
     def _transact(self, items: list[dict[str, Any]], deadline: Deadline) -> list[dict[str, Any]] | None:
-        """Run the transaction; None if it committed, else why each item was refused.
+        """Run the transaction; None if it committed, else why each item was refused (it was cancelled).
 
-        Tried again only while `deadline` allows one more call: the caller has counted on one.
+        Raises OutcomeUnknown when DynamoDB did not say either. Tried again only while `deadline` allows one
+        more call: the caller has counted on one.
         """
         # DynamoDB answers a repeat of a committed transaction's ClientRequestToken as done, without applying it
         # again. botocore keeps a call's token for its own retries; this one is also kept across the calls below
@@ -286,11 +299,11 @@ class TicketLedger:
                         if conflict:
                             token = str(uuid4())  # that one was cancelled: the next is a new transaction
                         continue
-                if not reasons:
-                    raise ServiceUnavailable("ticket ledger unavailable") from error
+                if not reasons:  # not cancelled: an earlier attempt's answer may have been lost
+                    raise OutcomeUnknown(f"ticket ledger: {error.response['Error']['Code']}") from error
                 return reasons
             except BotoCoreError as error:
-                raise ServiceUnavailable("ticket ledger unavailable") from error
+                raise OutcomeUnknown("ticket ledger unavailable") from error
             else:
                 return None
         raise AssertionError("unreachable")

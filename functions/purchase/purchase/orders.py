@@ -2,8 +2,9 @@
 
 Order of operations: validate (before this module) -> take a seat and record the ticket, in one step ->
 queue the confirmation -> answer 202. If the confirmation cannot be queued, the seat is given back and the
-ticket released before the buyer hears 503. If the function dies between the seat and the queue, the
-ticket stays RESERVED in the ledger and `requeue_unconfirmed` (the scheduled reconciler) queues it later.
+ticket released before the buyer hears 503; so is a seat whose step may have committed although its answer
+was lost. If the function dies between the seat and the queue, the ticket stays RESERVED in the ledger and
+`requeue_unconfirmed` (the scheduled reconciler) queues it later.
 """
 
 import math
@@ -52,6 +53,11 @@ class ServiceUnavailable(Exception):
     """A dependency (catalogue, ledger or queue) failed: the order was not taken, the buyer may retry."""
 
 
+class OutcomeUnknown(ServiceUnavailable):
+    """A ledger write failed without DynamoDB saying it was cancelled: it may have committed all the same
+    (an answer lost to a timeout, on any of botocore's attempts, or a transaction still in progress)."""
+
+
 # --- What the logic needs from the outside world -----------------------------------------------------------
 
 
@@ -81,8 +87,9 @@ class Ledger(Protocol):
         """Take a seat and record `ticket`, atomically; return the ticket recorded.
 
         That is `ticket`, or, when `claim`'s key already holds a ticket for the same order, that earlier
-        ticket (and no second seat). Raises SoldOut, GigNotFound, KeyReused or ServiceUnavailable. Tries
-        again (a conflict, a transaction still in progress) only while `deadline` allows a call.
+        ticket (and no second seat). Raises SoldOut, GigNotFound, KeyReused or ServiceUnavailable: OutcomeUnknown
+        when the step may have committed. Tries again (a conflict, a transaction still in progress) only while
+        `deadline` allows a call.
         """
 
     def release(self, ticket: Ticket, claim: KeyClaim | None, deadline: "Deadline") -> bool:
@@ -164,7 +171,13 @@ def place_order(
     )
     if not deadline.allows(calls=3):  # take the seat, queue the confirmation, or give the seat back
         raise ServiceUnavailable("too little time left to sell a seat")
-    ticket = ledger.reserve(proposed, gig, claim, deadline.keeping(calls=2))
+    try:
+        ticket = ledger.reserve(proposed, gig, claim, deadline.keeping(calls=2))
+    except OutcomeUnknown:
+        # The seat may be taken all the same: give it back, so that the buyer's 503 leaves nothing taken. If
+        # the transaction never committed, there is no ticket to release and the release is refused.
+        ledger.release(proposed, claim, deadline)
+        raise
     try:
         if not deadline.allows(calls=2):
             raise ServiceUnavailable("too little time left to queue the confirmation")
