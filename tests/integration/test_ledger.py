@@ -601,6 +601,22 @@ def test_a_ticket_whose_requeue_fails_is_reported_and_the_others_are_requeued(
     assert len(queued(resources)) == 2
 
 
+def test_a_run_that_cannot_read_the_index_reports_what_it_did_and_fails(
+    resources: LocalResources, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stranded_and_due(1, lambda_context)
+    capsys.readouterr()
+    boto3.client("dynamodb", region_name=REGION).delete_table(TableName=resources.refs["TicketsTable"])
+
+    # A failed run: FunctionErrorsAlarm counts it.
+    with pytest.raises(ServiceUnavailable, match="UnsettledTickets"):
+        reconcile(load_event("reconcile-scheduled.json"), lambda_context)
+
+    # Its metrics are out all the same.
+    (emitted,) = [line for line in map(json.loads, capsys.readouterr().out.splitlines()) if "_aws" in line]
+    assert (emitted["TicketsRequeued"], emitted["TicketsNotRequeued"]) == ([0.0], [0.0])
+
+
 def test_a_ticket_not_requeued_fires_the_alarm_that_watches_for_it(
     resources: LocalResources, lambda_context: LambdaContext, capsys: pytest.CaptureFixture[str]
 ) -> None:

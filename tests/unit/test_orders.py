@@ -442,6 +442,27 @@ def test_a_ticket_the_queue_refuses_is_reported_and_the_others_are_still_queued(
     assert [message.ticket_id for message in queue.sent] == result.requeued
 
 
+def test_a_run_whose_index_fails_part_way_reports_the_tickets_it_did_and_says_so(
+    catalogue: Catalogue, ledger: Ledger
+) -> None:
+    tickets = [place_order(order(), catalogue, ledger, Queue(), clock=lambda: NOW) for _ in range(3)]
+    due = ledger.unconfirmed
+
+    def index_failing_after_the_first(now: datetime) -> Iterator[UUID]:
+        yield next(due(now))
+        raise ServiceUnavailable("scan: next page refused")
+
+    ledger.unconfirmed = index_failing_after_the_first  # type: ignore[method-assign]
+    queue = Queue()
+
+    result = requeue_unconfirmed(catalogue, ledger, queue, clock=lambda: NOW + GRACE)
+
+    assert result.index_failed
+    assert not result.cut_short
+    assert result.requeued == [tickets[0].ticket_id]
+    assert [message.ticket_id for message in queue.sent] == result.requeued
+
+
 def test_a_run_short_of_time_stops_before_a_ticket_it_could_not_finish_and_says_so(
     catalogue: Catalogue, ledger: Ledger
 ) -> None:

@@ -319,9 +319,12 @@ class TicketLedger:
             FilterExpression="reconcileAfter <= :now",
             ExpressionAttributeValues={":now": {"S": _timestamp(now)}},
         )
-        for page in pages:
-            for item in page["Items"]:
-                yield UUID(item["id"]["S"])
+        try:
+            for page in pages:
+                for item in page["Items"]:
+                    yield UUID(item["id"]["S"])
+        except (BotoCoreError, ClientError) as error:
+            raise ServiceUnavailable("UnsettledTickets index unreadable") from error
 
     def find(self, ticket_id: UUID) -> LedgerEntry | None:
         try:

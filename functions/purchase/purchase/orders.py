@@ -201,10 +201,13 @@ class Reconciliation:
     orphaned: list[UUID]  # RESERVED, but their gig is gone from the catalogue
     failed: list[UUID]  # the ledger, catalogue or queue failed for them: tried again in a later run
     cut_short: bool = False  # time ran out before every due ticket was seen: the next run goes on
+    index_failed: bool = False  # the index could not be read to its end: the next run goes on
 
 
 # What one ticket can take: read it, read its gig, postpone it, queue its message.
 CALLS_PER_TICKET = 4
+# What became of one ticket in a run.
+REQUEUED, SETTLED, ORPHANED, FAILED = "requeued", "settled", "orphaned", "failed"
 
 
 def requeue_unconfirmed(
@@ -221,36 +224,47 @@ def requeue_unconfirmed(
     ticket id, so a second message for a ticket that was in fact queued costs nothing.
     """
     now = clock()
-    requeued: list[UUID] = []
-    orphaned: list[UUID] = []
-    failed: list[UUID] = []
-    settled = 0
+    seen: dict[str, list[UUID]] = {REQUEUED: [], SETTLED: [], ORPHANED: [], FAILED: []}
     gigs: dict[str, GigDetails | None] = {}
-    for ticket_id in ledger.unconfirmed(now):
-        if not deadline.allows(calls=CALLS_PER_TICKET):
-            # In an outage every call may take its longest: stop in time to report what this run did.
-            return Reconciliation(requeued, settled, orphaned, failed, cut_short=True)
-        # One ticket's failure is its own: the others due in this run are still queued.
-        try:
-            entry = ledger.find(ticket_id)
-            if entry is None or entry.status != RESERVED:
-                settled += 1  # the index lags the table a little
-                continue
-            ticket = entry.ticket
-            if ticket.gig_id not in gigs:
-                gig = catalogue.find(ticket.gig_id)
-                gigs[ticket.gig_id] = gig.details if gig else None
-            # Postponed first: a second reconciler run (or this one retried) cannot queue it again this round.
-            if not ledger.postpone(entry, now):
-                settled += 1
-                continue
-            details = gigs[ticket.gig_id]
-            if details is None:
-                orphaned.append(ticket_id)  # nothing to put in the email; someone must look at it
-                continue
-            queue.send(TicketMessage.confirming(ticket, details))
-        except ServiceUnavailable:
-            failed.append(ticket_id)
-            continue
-        requeued.append(ticket_id)
-    return Reconciliation(requeued, settled, orphaned, failed)
+    cut_short = index_failed = False
+    try:
+        for ticket_id in ledger.unconfirmed(now):
+            if not deadline.allows(calls=CALLS_PER_TICKET):
+                # In an outage every call may take its longest: stop in time to report what this run did.
+                cut_short = True
+                break
+            seen[_requeue(ticket_id, catalogue, ledger, queue, now, gigs)].append(ticket_id)
+    except ServiceUnavailable:  # reading the index itself: each ticket's own failures are caught in _requeue
+        index_failed = True
+    return Reconciliation(
+        seen[REQUEUED], len(seen[SETTLED]), seen[ORPHANED], seen[FAILED], cut_short=cut_short, index_failed=index_failed
+    )
+
+
+def _requeue(
+    ticket_id: UUID,
+    catalogue: Catalogue,
+    ledger: UnsettledTickets,
+    queue: TicketQueue,
+    now: datetime,
+    gigs: dict[str, GigDetails | None],
+) -> str:
+    """Queue one ticket's confirmation again; say how it went. Its failure is its own: the run goes on."""
+    try:
+        entry = ledger.find(ticket_id)
+        if entry is None or entry.status != RESERVED:
+            return SETTLED  # the index lags the table a little
+        ticket = entry.ticket
+        if ticket.gig_id not in gigs:  # one catalogue read per gig and run
+            gig = catalogue.find(ticket.gig_id)
+            gigs[ticket.gig_id] = gig.details if gig else None
+        # Postponed first: a second reconciler run (or this one retried) cannot queue it again this round.
+        if not ledger.postpone(entry, now):
+            return SETTLED
+        details = gigs[ticket.gig_id]
+        if details is None:
+            return ORPHANED  # nothing to put in the email; someone must look at it
+        queue.send(TicketMessage.confirming(ticket, details))
+    except ServiceUnavailable:
+        return FAILED
+    return REQUEUED

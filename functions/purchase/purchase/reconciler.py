@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from purchase.adapters import GigCatalogue, SqsTicketQueue, TicketLedger, invocation_deadline
-from purchase.orders import requeue_unconfirmed
+from purchase.orders import ServiceUnavailable, requeue_unconfirmed
 from purchase.settings import LedgerSettings
 
 # Metric names, one place to grep for them.
@@ -49,6 +49,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, i
     metrics.add_metric(name=TICKETS_REQUEUED, unit=MetricUnit.Count, value=len(result.requeued))
     metrics.add_metric(name=TICKETS_ORPHANED, unit=MetricUnit.Count, value=len(result.orphaned))
     metrics.add_metric(name=TICKETS_NOT_REQUEUED, unit=MetricUnit.Count, value=len(result.failed))
+    if result.index_failed:
+        # After the report of what it did: the run fails (FunctionErrorsAlarm); the next one goes on.
+        raise ServiceUnavailable("the UnsettledTickets index could not be read to its end")
     return {
         "requeued": len(result.requeued),
         "settled": result.settled,
