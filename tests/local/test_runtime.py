@@ -1,5 +1,7 @@
 """A function's local execution environment: what the handler sees, warm and cold starts, errors, timeouts."""
 
+import os
+import signal
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,6 +152,23 @@ def test_an_exception_is_a_function_error_and_the_process_survives(runtime_for, 
     assert "[ERROR] ValueError: no such gig" in log
     assert second.error == first.error
     assert sum(line.startswith("REPORT") and "Init Duration" in line for line in log) == 1  # one cold start
+
+
+def test_a_process_that_died_between_invocations_is_replaced_by_a_cold_start(runtime_for, log: Log) -> None:
+    # Given a warm environment whose process is then killed while idle
+    runtime = runtime_for("echo")
+    first = runtime.invoke({})
+    os.kill(first.response["pid"], signal.SIGKILL)
+    os.waitid(os.P_PID, first.response["pid"], os.WEXITED | os.WNOWAIT)  # dead, not yet reaped
+
+    # When
+    second = runtime.invoke({})
+
+    # Then the request that never reached the dead process is served by a new one
+    assert second.error is None
+    assert second.response["pid"] != first.response["pid"]
+    assert second.response["invocations"] == 1
+    assert sum(line.startswith("REPORT") and "Init Duration" in line for line in log) == 2
 
 
 def test_an_invocation_past_the_timeout_is_killed_and_the_next_one_starts_cold(runtime_for, log: Log) -> None:

@@ -183,6 +183,8 @@ class FunctionRuntime:
         self._discard_child()
 
     def _ensure_child(self) -> tuple["_Child | None", FunctionError | None]:
+        if self._child is not None and not self._child.alive:
+            self._discard_child()  # it died between invocations (killed by hand): the next request starts cold
         if self._child is not None or self._stopped:
             return self._child, None
         child = _Child.spawn(self.config, self._log)
@@ -241,6 +243,10 @@ class _Child:
     @property
     def pid(self) -> int:
         return self._process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
 
     def wait_until_ready(self, timeout: float) -> FunctionError | None:
         try:
