@@ -238,6 +238,47 @@ def test_when_recording_a_sent_email_fails_the_redelivery_records_it_without_a_s
     assert (ticket_item(ticket_id)["status"], ticket_item(ticket_id)["emailMessageId"]) == ("CONFIRMED", email.id)
 
 
+def test_when_recording_with_the_send_fails_it_is_recorded_after_it_in_the_same_delivery(
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext, logs: StringIO
+) -> None:
+    ticket_id = json.loads(sold[0])["ticketId"]
+    confirm, writes = TicketLedger.confirm, []
+
+    def throttled_once(self: TicketLedger, ticket: uuid.UUID, message_id: str) -> None:
+        writes.append(ticket)
+        if len(writes) == 1:
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
+        confirm(self, ticket, message_id)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TicketLedger, "confirm", throttled_once)
+        outcome = app.lambda_handler(batch(sold[0]), lambda_context)
+
+    assert outcome == {"batchItemFailures": []}
+    (email,) = sent_emails()
+    assert (ticket_item(ticket_id)["status"], ticket_item(ticket_id)["emailMessageId"]) == ("CONFIRMED", email.id)
+    (warning,) = [json.loads(line) for line in logs.getvalue().splitlines() if "CONFIRMED not recorded" in line]
+    assert warning["ticketId"] == ticket_id
+
+
+def test_a_sent_confirmation_costs_one_ledger_write_to_record(
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext
+) -> None:
+    confirm, writes = TicketLedger.confirm, []
+
+    def counted(self: TicketLedger, ticket: uuid.UUID, message_id: str) -> None:
+        writes.append(ticket)
+        confirm(self, ticket, message_id)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TicketLedger, "confirm", counted)
+        app.lambda_handler(batch(sold[0]), lambda_context)  # sent
+        app.lambda_handler(batch(sold[0]), lambda_context)  # delivered again: replayed
+
+    assert len(writes) == 1  # a conditional write that fails is billed all the same (README, cost per ticket)
+    assert ticket_item(json.loads(sold[0])["ticketId"])["status"] == "CONFIRMED"
+
+
 def test_when_powertools_cannot_record_a_sent_email_the_redelivery_sends_no_second_email(
     resources: LocalResources, sold: list[str], lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,12 +8,12 @@ same message sends the email then.
 
 import math
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.persistence.base import BasePersistenceLayer
 from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
@@ -25,6 +25,8 @@ from worker.models import TicketMessage
 REMEMBER_SENT_FOR_SECONDS = 24 * 60 * 60
 # Powertools' records are `worker#<hash>` in IdempotencyTable: the template lets the worker touch those only.
 IDEMPOTENCY_RECORDS = "worker"
+
+logger = Logger(child=True)
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,7 @@ class Confirmations:
             self._ledger.park(ticket.ticket_id, rejected.code)
             return Delivery(Outcome.PARKED, refusal=rejected.code)
         outcome = Outcome(result["outcome"])
-        if outcome is Outcome.SENT:
+        if outcome is Outcome.SENT and not result.get("confirmed"):
             # Again outside the once-only send, and on a replay: if this write fails, the record fails, and its
             # next delivery replays the sent result (no second email) and records it then. A second email
             # needs both this write's first try and Powertools' record of the send to fail.
@@ -149,11 +151,18 @@ class Confirmations:
         if status is not TicketStatus.CLAIMED:
             return {"outcome": Outcome.NOT_SOLD}
         message_id = self._mailer.send(to=str(ticket.buyer.email), email=render(ticket), deadline=deadline)
-        # Recorded at once as well: should Powertools then fail to save this result, the ticket's CONFIRMED
-        # stops the next delivery from sending again. Best effort here; `deliver` records it for certain.
-        with suppress(Exception):
+        # Recorded at once: should Powertools then fail to save this result, the ticket's CONFIRMED stops the
+        # next delivery from sending again. If this write fails, `deliver` records it (the result says so).
+        try:
             self._ledger.confirm(ticket.ticket_id, message_id)
-        return {"outcome": Outcome.SENT, "messageId": message_id}
+        except Exception:  # the email is out: whatever failed here, the send's result must still be saved
+            logger.warning(
+                "CONFIRMED not recorded with the send; tried again",
+                exc_info=True,
+                extra={"ticketId": str(ticket.ticket_id)},
+            )
+            return {"outcome": Outcome.SENT, "messageId": message_id, "confirmed": False}
+        return {"outcome": Outcome.SENT, "messageId": message_id, "confirmed": True}
 
 
 def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
