@@ -5,8 +5,10 @@ SHELL := /bin/bash
 PYTHON ?= python3.13
 VENV ?= .venv
 BIN := $(VENV)/bin
-# The deployed stack, for seed and publish-frontend: samconfig.toml's stack, region and profile unless given.
-STACK_ARGS = $(if $(STACK_NAME),--stack-name $(STACK_NAME)) $(if $(REGION),--region $(REGION)) $(if $(PROFILE),--profile $(PROFILE))
+# The deployed stack, for seed and publish-frontend: samconfig.toml's (or CONFIG_FILE's) stack, region and
+# profile unless given.
+STACK_ARGS = $(if $(CONFIG_FILE),--config-file $(CONFIG_FILE)) $(if $(STACK_NAME),--stack-name $(STACK_NAME)) \
+	$(if $(REGION),--region $(REGION)) $(if $(PROFILE),--profile $(PROFILE))
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: help venv chromium dev test lint scan bench format build deploy seed publish-frontend invoke clean
@@ -59,7 +61,7 @@ build: venv ## sam build: arm64 wheels and Python 3.13 bytecode (functions/Makef
 deploy: build ## sam deploy (the first time: `make deploy DEPLOY_ARGS=--guided`)
 	$(BIN)/sam deploy $(DEPLOY_ARGS)
 
-seed: venv ## Put data/gigs.json into the deployed stack's table (options: STACK_NAME= REGION= PROFILE=)
+seed: venv ## Put data/gigs.json into the deployed stack's table (options: CONFIG_FILE= STACK_NAME= REGION= PROFILE=)
 	$(BIN)/python -m tools.seed $(STACK_ARGS)
 
 publish-frontend: venv ## Upload frontend/ to the deployed stack's bucket and invalidate CloudFront

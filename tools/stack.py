@@ -4,6 +4,7 @@ import argparse
 import sys
 import tomllib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,20 +18,23 @@ def outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
-def deployed_with() -> dict[str, str]:
-    """stack_name, region and profile as `sam deploy` reads them from samconfig.toml (`--guided` saves them)."""
-    config = tomllib.loads((ROOT / "samconfig.toml").read_text())["default"]
+def deployed_with(config_file: Path = ROOT / "samconfig.toml") -> dict[str, str]:
+    """stack_name, region and profile as `sam deploy` reads them from its config file (`--guided` saves them)."""
+    config = tomllib.loads(config_file.read_text())["default"]
     found = {**config.get("global", {}).get("parameters", {}), **config.get("deploy", {}).get("parameters", {})}
     return {name: found[name] for name in ("stack_name", "region", "profile") if name in found}
 
 
 def session_from_args(description: str, argv: list[str] | None = None) -> tuple[boto3.Session, str]:
-    """Parse --stack-name/--region/--profile, the options every deploy-time command takes."""
-    defaults = deployed_with()
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--stack-name", default=defaults.get("stack_name"), help="default: samconfig.toml's")
-    parser.add_argument("--region", default=defaults.get("region"), help="default: samconfig.toml's, else AWS's")
-    parser.add_argument("--profile", default=defaults.get("profile"), help="default: samconfig.toml's, else AWS's")
+    """Parse --config-file/--stack-name/--region/--profile, the options every deploy-time command takes."""
+    first = argparse.ArgumentParser(add_help=False)
+    first.add_argument("--config-file", type=Path, default=ROOT / "samconfig.toml", help="as `sam deploy`'s")
+    known, _ = first.parse_known_args(argv)
+    defaults = deployed_with(known.config_file)
+    parser = argparse.ArgumentParser(description=description, parents=[first])
+    parser.add_argument("--stack-name", default=defaults.get("stack_name"), help="default: the config file's")
+    parser.add_argument("--region", default=defaults.get("region"), help="default: the config file's, else AWS's")
+    parser.add_argument("--profile", default=defaults.get("profile"), help="default: the config file's, else AWS's")
     args = parser.parse_args(argv)
     if not args.stack_name:
         parser.error("no stack name: pass --stack-name (make: STACK_NAME=...)")

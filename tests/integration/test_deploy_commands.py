@@ -167,6 +167,18 @@ def test_the_stack_defaults_to_samconfig_s_and_options_override_it() -> None:
     assert (named, session.region_name) == ("other", "eu-west-1")
 
 
+def test_a_config_file_of_one_s_own_names_the_stack_as_sam_deploy_reads_it(tmp_path: Path) -> None:
+    config = tmp_path / "samconfig.local.toml"
+    config.write_text(
+        'version = 0.1\n[default.global.parameters]\nstack_name = "my-shop"\n'
+        '[default.deploy.parameters]\nregion = "eu-west-2"\n'
+    )
+
+    session, named = stack.session_from_args("seed", ["--config-file", str(config)])
+
+    assert (named, session.region_name) == ("my-shop", "eu-west-2")
+
+
 def test_without_a_region_the_command_says_how_to_give_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for variable in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(variable, raising=False)
