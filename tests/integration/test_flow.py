@@ -17,7 +17,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from purchase.app import lambda_handler as purchase
 from tests.conftest import REGION, TEMPLATE, load_event, receive_all, sent_emails
 from tests.unit.test_purchase_request import VALID
-from tools.local.event_source import sqs_event
+from tools.local.event_source import batch_outcome, sqs_event
+from tools.local.runtime import FunctionError, Invocation
 from tools.provision import LocalResources
 from worker.app import lambda_handler as worker
 
@@ -42,15 +43,14 @@ def deliver(resources: LocalResources, context: LambdaContext) -> Counter[str]:
     ).get("Messages", []):
         handed_over.update(message["Body"] for message in messages)
         try:
-            failed = {
-                failure["itemIdentifier"]
-                for failure in worker(sqs_event(messages, queue_arn, REGION), context)["batchItemFailures"]
-            }
-        except BatchProcessingError:
-            failed = {message["MessageId"] for message in messages}
-        done = [message for message in messages if message["MessageId"] not in failed]
-        for message in done:
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            invocation = Invocation("deliver", 0, response=worker(sqs_event(messages, queue_arn, REGION), context))
+        except BatchProcessingError as error:  # every record failed: Lambda sees a function error
+            invocation = Invocation("deliver", 0, error=FunctionError(type(error).__name__, str(error)))
+        # Lambda's rules for the answer (an unknown itemIdentifier fails the whole batch), as the local stack's.
+        outcome = batch_outcome([message["MessageId"] for message in messages], invocation, reports_item_failures=True)
+        for message in messages:
+            if message["MessageId"] in outcome.succeeded:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
     return handed_over
 
 

@@ -1,9 +1,9 @@
 """The ticket ledger in moto: seats never oversold, a retried purchase never buys twice, every ticket settles.
 
 Purchases go through the purchase handler (or, where many run at once, through `place_order` with the real
-adapters: the Powertools resolver keeps the current request in a class attribute, so one process runs one
-handler call at a time, as Lambda does). Emails are delivered by `deliver`, Lambda's event source mapping
-played against the template's queue.
+adapters: the handler's Powertools Logger and Metrics keep each request's keys and metrics in shared
+objects, so one process runs one handler call at a time, as Lambda does). Emails are delivered by
+`deliver`, Lambda's event source mapping played against the template's queue.
 """
 
 import json
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from io import StringIO
 from typing import Any, cast
 
 import boto3
@@ -33,6 +34,8 @@ from tests.integration.test_flow import deliver
 from tests.integration.test_template import alarm_metrics
 from tests.unit.test_purchase_request import VALID
 from tools.provision import LocalResources
+from worker.adapters import TicketLedger as WorkerLedger
+from worker.delivery import TicketStatus
 
 ROOFTOP = "beatles-rooftop-london-1969"
 
@@ -364,11 +367,24 @@ def test_when_the_queue_is_down_the_seat_is_given_back_and_the_ticket_released(
     assert int(gig_item()["capacity"]) - int(gig_item()["sold"]) == left_before
 
 
+def test_a_ticket_the_worker_has_claimed_but_not_yet_emailed_is_not_released(resources: LocalResources) -> None:
+    # The purchase's send timed out, yet SQS had the message, and the worker claimed the ticket before the release.
+    settings = LedgerSettings.from_env()
+    ticket = place_through(boto3.client("dynamodb", region_name=REGION))
+    assert WorkerLedger(settings.tickets_table_name).claim(ticket.ticket_id) is TicketStatus.CLAIMED
+
+    released = TicketLedger(settings).release(ticket, None)
+
+    assert released is False
+    assert ticket_item(str(ticket.ticket_id))["status"] == "RESERVED"
+    assert int(gig_item()["sold"]) == 1  # the seat is sold: the worker sends its email
+
+
 # --- Idempotency-Key --------------------------------------------------------------------------------------
 
 
 def test_the_same_key_and_order_get_the_same_ticket_one_seat_and_one_email(
-    resources: LocalResources, lambda_context: LambdaContext
+    resources: LocalResources, lambda_context: LambdaContext, logs: StringIO
 ) -> None:
     first = purchase(lambda_context, key="order-1")
     again = purchase(lambda_context, key="order-1")
@@ -379,6 +395,10 @@ def test_the_same_key_and_order_get_the_same_ticket_one_seat_and_one_email(
     assert len(tickets_of()) == 1
     assert int(gig_item()["sold"]) == 1
     assert emails_about(body(first)["ticketId"]) == 1
+    lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+    accepted = [line["ticketId"] for line in lines if line["message"] == "Ticket accepted"]
+    replayed = [line["ticketId"] for line in lines if line["message"] == "Order replayed for its Idempotency-Key"]
+    assert accepted == replayed == [body(first)["ticketId"]]  # told apart in the logs (and OrdersReplayed)
 
 
 def test_powertools_records_sit_under_each_function_s_own_prefix(
@@ -574,12 +594,14 @@ def test_a_ticket_requeued_for_days_waits_at_most_six_hours_and_the_others_are_s
     # About nine days of doubling backoff (capped at 6 h) behind it.
     table.update_item(Key={"id": stuck}, UpdateExpression="SET requeues = :n", ExpressionAttributeValues={":n": 40})
 
+    before = datetime.now(UTC).replace(microsecond=0)  # reconcileAfter is kept to the millisecond
     result = reconcile(load_event("reconcile-scheduled.json"), lambda_context)
+    after = datetime.now(UTC)
 
     assert result == {"requeued": 2, "settled": 0, "orphaned": 0, "failed": 0}
     assert sorted(queued(resources)) == sorted([stuck, other])
     next_time = datetime.fromisoformat(ticket_item(stuck)["reconcileAfter"])
-    assert timedelta(hours=5, minutes=59) < next_time - datetime.now(UTC) <= timedelta(hours=6)
+    assert before + timedelta(hours=6) <= next_time <= after + timedelta(hours=6)
 
 
 def test_a_ticket_whose_requeue_fails_is_reported_and_the_others_are_requeued(
