@@ -46,6 +46,7 @@ def test_an_order_is_queued_and_answered_202_with_its_ticket_id(
 
     assert response["statusCode"] == 202
     assert response["headers"]["Content-Type"] == "application/json"
+    assert response["headers"]["Cache-Control"] == "no-store"  # an answer for this buyer only
     ticket_id = body_of(response)["ticketId"]
     (message,) = queued(resources)
     assert message["ticketId"] == ticket_id

@@ -110,12 +110,14 @@ def _shop() -> Shop:
         response_hook=_mark_replayed,
     )
     persistence = DynamoDBPersistenceLayer(table_name=settings.idempotency_table_name, boto3_client=dynamodb)
+
+    def place_with_key(*, claim: KeyClaim, order: PurchaseRequest, deadline: Deadline) -> dict[str, Any]:
+        return place(order, claim, deadline)
+
+    # Called, not applied as a decorator: Powertools' decorator factory is not typed for mypy's strict mode.
     place_once = idempotent_function(
-        data_keyword_argument="claim",
-        config=idempotency,
-        persistence_store=persistence,
-        key_prefix=IDEMPOTENCY_RECORDS,
-    )(lambda claim, order, deadline: place(order, claim, deadline))
+        data_keyword_argument="claim", config=idempotency, persistence_store=persistence, key_prefix=IDEMPOTENCY_RECORDS
+    )(place_with_key)
     return Shop(place=place, place_once=place_once, idempotency=idempotency)
 
 
@@ -174,12 +176,12 @@ def purchase(event: Mapping[str, Any], invocation: LambdaContext) -> dict[str, A
     else:
         placed = shop.place_once(claim=KeyClaim(key, order.fingerprint()), order=order, deadline=deadline)
     ticket_id = placed["ticketId"]
-    context = {"ticketId": ticket_id, "gigId": order.gig_id, "buyer": mask_email(order.email)}
+    log_keys = {"ticketId": ticket_id, "gigId": order.gig_id, "buyer": mask_email(order.email)}
     if placed.get("replayed"):
-        logger.info("Order replayed for its Idempotency-Key", extra=context)
+        logger.info("Order replayed for its Idempotency-Key", extra=log_keys)
         metrics.add_metric(name=ORDERS_REPLAYED, unit=MetricUnit.Count, value=1)
     else:
-        logger.info("Ticket accepted", extra=context)
+        logger.info("Ticket accepted", extra=log_keys)
         metrics.add_metric(name=TICKETS_PURCHASED, unit=MetricUnit.Count, value=1)
     return _json(HTTPStatus.ACCEPTED, {"ticketId": ticket_id, "message": ACCEPTED_MESSAGE})
 
@@ -244,7 +246,8 @@ def _field_error(location: tuple[int | str, ...], message: str) -> dict[str, str
 def _json(status: HTTPStatus, body: dict[str, Any], headers: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "statusCode": int(status),
-        "headers": {"Content-Type": "application/json", **(headers or {})},
+        # An answer about one order, for its buyer only: no browser or proxy keeps it.
+        "headers": {"Content-Type": "application/json", "Cache-Control": "no-store", **(headers or {})},
         "body": json.dumps(body, separators=(",", ":")),
         "isBase64Encoded": False,
     }

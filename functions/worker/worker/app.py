@@ -63,27 +63,27 @@ async def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> No
         logger.error("Not a ticket message", extra={"messageId": record.message_id, "fields": fields})
         metrics.add_metric(name=MALFORMED_MESSAGES, unit=MetricUnit.Count, value=1)
         raise
-    context = {"ticketId": str(ticket.ticket_id), "messageId": record.message_id}
+    log_keys = {"ticketId": str(ticket.ticket_id), "messageId": record.message_id}
     try:
         loop = asyncio.get_running_loop()
         deadline = Deadline(lambda: lambda_context.get_remaining_time_in_millis() / 1000)
         delivery = await loop.run_in_executor(_senders, _confirmations().deliver, ticket, record.body, deadline)
     except Exception:
-        logger.exception("Confirmation failed; SQS will deliver the message again", extra=context)
+        logger.exception("Confirmation failed; SQS will deliver the message again", extra=log_keys)
         metrics.add_metric(name=CONFIRMATIONS_FAILED, unit=MetricUnit.Count, value=1)
         raise
     if delivery.email_message_id:
-        context["emailMessageId"] = delivery.email_message_id  # SES's id: its events and the ledger use it
+        log_keys["emailMessageId"] = delivery.email_message_id  # SES's id: its events and the ledger use it
     match delivery.outcome:
         case Outcome.PARKED:
-            refused = {**context, "reason": delivery.refusal}
+            refused = {**log_keys, "reason": delivery.refusal}
             logger.error("SES refused the email; message parked in the dead-letter queue", extra=refused)
         case Outcome.NOT_SOLD:
-            logger.warning("No email: the ledger holds no sold ticket with this id", extra=context)
+            logger.warning("No email: the ledger holds no sold ticket with this id", extra=log_keys)
         case Outcome.ALREADY_SENT:
-            logger.info("Confirmation already sent", extra=context)
+            logger.info("Confirmation already sent", extra=log_keys)
         case Outcome.SENT:
-            logger.info("Confirmation sent", extra=context)
+            logger.info("Confirmation sent", extra=log_keys)
     metrics.add_metric(name=CONFIRMATIONS[delivery.outcome], unit=MetricUnit.Count, value=1)
 
 
