@@ -11,6 +11,7 @@ import logging
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -58,6 +59,19 @@ def without_random_tokens(text: str) -> str:
 
 def load_event(name: str) -> dict[str, Any]:
     event: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return event
+
+
+# A valid order: the body of the sample event `sam local invoke` sends.
+VALID: dict[str, Any] = json.loads(load_event("purchase-valid.json")["body"])
+
+
+def purchase_event(key: str | None = None, **changes: Any) -> dict[str, Any]:
+    """POST /purchase's sample event with `changes` to its order, and an Idempotency-Key when `key` is given."""
+    event = load_event("purchase-valid.json")
+    event["body"] = json.dumps({**VALID, **changes})
+    if key is not None:
+        event["headers"]["idempotency-key"] = key
     return event
 
 
@@ -113,8 +127,8 @@ def _forget_cold_start_state() -> None:
     worker_app._confirmations.cache_clear()
 
 
-@pytest.fixture
-def logs() -> Iterator[io.StringIO]:
+@contextmanager
+def captured_logs() -> Iterator[io.StringIO]:
     """Everything the functions log, formatted exactly as Powertools writes it to CloudWatch."""
     from purchase.app import logger
 
@@ -123,8 +137,16 @@ def logs() -> Iterator[io.StringIO]:
     handler.setFormatter(logger.registered_formatter)
     shared = logging.getLogger(logger.service)  # Powertools loggers of one service share this logger
     shared.addHandler(handler)
-    yield stream
-    shared.removeHandler(handler)
+    try:
+        yield stream
+    finally:
+        shared.removeHandler(handler)
+
+
+@pytest.fixture
+def logs() -> Iterator[io.StringIO]:
+    with captured_logs() as stream:
+        yield stream
 
 
 def receive_all(queue_url: str) -> list[Any]:

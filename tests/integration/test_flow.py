@@ -10,13 +10,11 @@ from collections import Counter
 from typing import Any
 
 import boto3
-import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from purchase.app import lambda_handler as purchase
-from tests.conftest import REGION, TEMPLATE, load_event, receive_all, sent_emails
-from tests.unit.test_purchase_request import VALID
+from tests.conftest import REGION, TEMPLATE, purchase_event, receive_all, sent_emails
 from tools.local.event_source import batch_outcome, sqs_event
 from tools.local.runtime import FunctionError, Invocation
 from tools.provision import LocalResources
@@ -26,9 +24,7 @@ MAX_RECEIVE_COUNT = TEMPLATE.of_type("AWS::SQS::Queue")["PurchaseQueue"]["Redriv
 
 
 def buy(context: LambdaContext, **changes: Any) -> dict[str, Any]:
-    event = load_event("purchase-valid.json")
-    event["body"] = json.dumps({**VALID, **changes})
-    response: dict[str, Any] = purchase(event, context)
+    response: dict[str, Any] = purchase(purchase_event(**changes), context)
     return response
 
 
@@ -87,16 +83,3 @@ def test_a_poison_message_reaches_the_dlq_after_max_receive_count_while_the_othe
         "ada@example.com",
         "alan@example.com",
     ]
-
-
-def test_when_the_queue_is_down_the_buyer_gets_a_503_and_nothing_is_sent(
-    resources: LocalResources, lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("QUEUE_URL", resources.refs["PurchaseQueue"].replace("PurchaseQueue", "Missing"))
-
-    response = buy(lambda_context)
-    deliver(resources, lambda_context)
-
-    assert response["statusCode"] == 503
-    assert "ticketId" not in json.loads(response["body"])
-    assert sent_emails() == []

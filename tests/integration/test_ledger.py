@@ -29,10 +29,18 @@ from purchase.orders import Deadline, KeyClaim, ServiceUnavailable, SoldOut, pla
 from purchase.reconciler import lambda_handler as reconcile
 from purchase.request import PurchaseRequest
 from purchase.settings import LedgerSettings, Settings
-from tests.conftest import REGION, FakeLambdaContext, load_event, receive_all, sent_emails, ticket_item
+from tests.conftest import (
+    REGION,
+    VALID,
+    FakeLambdaContext,
+    load_event,
+    purchase_event,
+    receive_all,
+    sent_emails,
+    ticket_item,
+)
 from tests.integration.test_flow import deliver
 from tests.integration.test_template import alarm_metrics
-from tests.unit.test_purchase_request import VALID
 from tools.provision import LocalResources
 from worker.adapters import TicketLedger as WorkerLedger
 from worker.delivery import TicketStatus
@@ -41,11 +49,7 @@ ROOFTOP = "beatles-rooftop-london-1969"
 
 
 def purchase(context: LambdaContext, key: str | None = None, **changes: Any) -> dict[str, Any]:
-    event = load_event("purchase-valid.json")
-    event["body"] = json.dumps({**VALID, "gigId": ROOFTOP, **changes})
-    if key is not None:
-        event["headers"]["idempotency-key"] = key
-    response: dict[str, Any] = purchase_app.lambda_handler(event, context)
+    response: dict[str, Any] = purchase_app.lambda_handler(purchase_event(key, gigId=ROOFTOP, **changes), context)
     return response
 
 
@@ -361,6 +365,7 @@ def test_when_the_queue_is_down_the_seat_is_given_back_and_the_ticket_released(
     assert response["statusCode"] == 503
     assert response["headers"]["Retry-After"] == "5"
     assert "ticketId" not in body(response)
+    assert queued(resources) == []
     (ticket,) = tickets_of()
     assert ticket["status"] == "RELEASED"
     assert "reconcileAfter" not in ticket  # out of the reconciler's reach

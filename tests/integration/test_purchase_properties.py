@@ -9,7 +9,6 @@ long number the request held.
 import base64
 import io
 import json
-import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -21,9 +20,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from purchase.app import lambda_handler, logger
-from tests.conftest import REGION, TEMPLATE, load_event, without_random_tokens
-from tests.unit.test_purchase_request import VALID
+from purchase.app import lambda_handler
+from tests.conftest import REGION, TEMPLATE, VALID, captured_logs, load_event, without_random_tokens
 from tools.provision import ACCOUNT_ID, provision
 
 DOCUMENTED_STATUSES = {202, 400, 404, 409, 413, 422}
@@ -155,13 +153,8 @@ def shop() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def log_stream() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    shared = logging.getLogger(logger.service)
-    shared.addHandler(handler)
-    yield stream
-    shared.removeHandler(handler)
+    with captured_logs() as stream:  # one for the module: hypothesis runs many examples in one test
+        yield stream
 
 
 PROPERTY_SETTINGS = settings(

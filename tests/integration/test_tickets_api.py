@@ -9,9 +9,8 @@ import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from purchase.app import lambda_handler as purchase_handler
-from tests.conftest import REGION, load_event
+from tests.conftest import REGION, load_event, purchase_event
 from tests.integration.test_flow import deliver
-from tests.unit.test_purchase_request import VALID
 from tickets.adapters import TicketLedger
 from tickets.app import lambda_handler
 from tickets.settings import Settings
@@ -27,8 +26,7 @@ def get_ticket(ticket_id: str, context: LambdaContext) -> dict[str, Any]:
 
 
 def buy(context: LambdaContext) -> str:
-    event = load_event("purchase-valid.json")
-    event["body"] = json.dumps({**VALID, "name": "Grace Hopper", "email": "grace.hopper@example.com"})
+    event = purchase_event(name="Grace Hopper", email="grace.hopper@example.com")
     ticket_id: str = json.loads(purchase_handler(event, context)["body"])["ticketId"]
     return ticket_id
 

@@ -26,8 +26,7 @@ from purchase.orders import (
     requeue_unconfirmed,
 )
 from purchase.request import PurchaseRequest
-from tests.conftest import without_random_tokens
-from tests.unit.test_purchase_request import VALID
+from tests.conftest import VALID, without_random_tokens
 
 GIG = GigDetails(
     id="queen-wembley-1986",

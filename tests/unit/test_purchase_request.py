@@ -11,20 +11,9 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from purchase.request import MAX_NAME_LENGTH, PurchaseRequest, card_check_date
+from tests.conftest import VALID
 
 TODAY = date(2026, 11, 23)
-
-VALID: dict[str, Any] = {
-    "gigId": "queen-wembley-1986",
-    "name": "Ada Lovelace",
-    "email": "ada@example.com",
-    "nameOnCard": "A LOVELACE",
-    "cardNumber": "4242424242424242",
-    "cardExpiryMonth": "09",
-    "cardExpiryYear": "2031",
-    "cardCVC": "123",
-    "disclaimerAccepted": True,
-}
 
 
 def validate(**changes: Any) -> PurchaseRequest:
