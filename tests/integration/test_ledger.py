@@ -43,7 +43,7 @@ from tests.integration.test_flow import deliver
 from tests.integration.test_template import alarm_metrics
 from tools.provision import LocalResources
 from worker.adapters import TicketLedger as WorkerLedger
-from worker.delivery import TicketStatus
+from worker.delivery import Claim
 
 ROOFTOP = "beatles-rooftop-london-1969"
 
@@ -376,7 +376,7 @@ def test_a_ticket_the_worker_has_claimed_but_not_yet_emailed_is_not_released(res
     # The purchase's send timed out, yet SQS had the message, and the worker claimed the ticket before the release.
     settings = LedgerSettings.from_env()
     ticket = place_through(boto3.client("dynamodb", region_name=REGION))
-    assert WorkerLedger(settings.tickets_table_name).claim(ticket.ticket_id) is TicketStatus.CLAIMED
+    assert WorkerLedger(settings.tickets_table_name).claim(ticket.ticket_id) is Claim.CLAIMED
 
     released = TicketLedger(settings).release(ticket, None)
 

@@ -10,7 +10,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
-from worker.delivery import NO_DEADLINE, Deadline, EmailRejected, OutOfTime, TicketStatus
+from worker.delivery import NO_DEADLINE, Claim, Deadline, EmailRejected, OutOfTime, Status
 from worker.email_content import Email
 
 # Ten sends run at once (a full batch), so the connection pool holds ten. DynamoDB and SQS answer in
@@ -125,7 +125,7 @@ class TicketLedger:
         self._table_name = table_name
         self._client = client or boto3.client("dynamodb", config=CLIENT_CONFIG)
 
-    def claim(self, ticket_id: UUID) -> TicketStatus:
+    def claim(self, ticket_id: UUID) -> Claim:
         try:
             # `emailingSince` also tells the purchase it may no longer release the ticket.
             self._client.update_item(
@@ -133,15 +133,19 @@ class TicketLedger:
                 UpdateExpression="SET emailingSince = if_not_exists(emailingSince, :now)",
                 ConditionExpression="#status IN (:reserved, :parked)",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":now": _now(), ":reserved": {"S": "RESERVED"}, ":parked": {"S": "PARKED"}},
+                ExpressionAttributeValues={
+                    ":now": _now(),
+                    ":reserved": {"S": Status.RESERVED},
+                    ":parked": {"S": Status.PARKED},
+                },
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
             found: dict[str, Any] = error.response.get("Item", {})  # type: ignore[assignment]
-            return TicketStatus(found["status"]["S"]) if found else TicketStatus.MISSING
-        return TicketStatus.CLAIMED
+            return Claim(found["status"]["S"]) if found else Claim.MISSING
+        return Claim.CLAIMED
 
     def confirm(self, ticket_id: UUID, message_id: str) -> None:
         try:
@@ -153,7 +157,7 @@ class TicketLedger:
                 ConditionExpression="attribute_exists(id) AND #status <> :confirmed",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
-                    ":confirmed": {"S": "CONFIRMED"},
+                    ":confirmed": {"S": Status.CONFIRMED},
                     ":message": {"S": message_id},
                     ":now": _now(),
                 },
@@ -171,8 +175,8 @@ class TicketLedger:
                 ConditionExpression="#status IN (:reserved, :parked)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={
-                    ":parked": {"S": "PARKED"},
-                    ":reserved": {"S": "RESERVED"},
+                    ":parked": {"S": Status.PARKED},
+                    ":reserved": {"S": Status.RESERVED},
                     ":reason": {"S": reason},
                     ":now": _now(),
                 },

@@ -74,13 +74,22 @@ class Delivery:
     refusal: str | None = None  # SES's error code, when it refused the email for good (PARKED)
 
 
-class TicketStatus(StrEnum):
-    """A ticket's status in the ledger, as the worker finds it when it claims the ticket."""
+class Status(StrEnum):
+    """A ticket's statuses, as the ledger records them (the purchase records RESERVED and RELEASED)."""
 
-    CLAIMED = "CLAIMED"  # RESERVED or PARKED before: this worker now sends its email
+    RESERVED = "RESERVED"
     CONFIRMED = "CONFIRMED"
+    PARKED = "PARKED"
     RELEASED = "RELEASED"
-    MISSING = "MISSING"
+
+
+class Claim(StrEnum):
+    """What the worker found when it claimed a ticket to email it."""
+
+    CLAIMED = "CLAIMED"  # RESERVED or PARKED: this worker now sends its email
+    CONFIRMED = Status.CONFIRMED  # emailed before
+    RELEASED = Status.RELEASED  # the purchase gave the seat back
+    MISSING = "MISSING"  # the ledger never held it
 
 
 class Mailer(Protocol):
@@ -92,7 +101,7 @@ class DeadLetters(Protocol):
 
 
 class Ledger(Protocol):
-    def claim(self, ticket_id: UUID) -> TicketStatus:
+    def claim(self, ticket_id: UUID) -> Claim:
         """Mark the ticket as being emailed, if it is RESERVED or PARKED; return what was found."""
 
     def confirm(self, ticket_id: UUID, message_id: str) -> None:
@@ -145,10 +154,10 @@ class Confirmations:
         return Delivery(outcome, email_message_id=result.get("messageId"))
 
     def _send(self, ticket: TicketMessage, deadline: Deadline) -> dict[str, Any]:
-        status = self._ledger.claim(ticket.ticket_id)
-        if status is TicketStatus.CONFIRMED:
+        claim = self._ledger.claim(ticket.ticket_id)
+        if claim is Claim.CONFIRMED:
             return {"outcome": Outcome.ALREADY_SENT}
-        if status is not TicketStatus.CLAIMED:
+        if claim is not Claim.CLAIMED:
             return {"outcome": Outcome.NOT_SOLD}
         message_id = self._mailer.send(to=str(ticket.buyer.email), email=render(ticket), deadline=deadline)
         # Recorded at once: should Powertools then fail to save this result, the ticket's CONFIRMED stops the
