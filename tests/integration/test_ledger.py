@@ -262,10 +262,10 @@ def test_a_transaction_still_in_progress_is_tried_again_only_while_the_purchase_
     class InProgress:
         """DynamoDB's answer to botocore's retry, every time, after an attempt that timed out (1.9 s)."""
 
-        reserves = 0
+        calls = 0
 
-        def transact_write_items(self, TransactItems: list[dict[str, Any]], **_: Any) -> None:
-            self.reserves += "+ :one" in TransactItems[0]["Update"]["UpdateExpression"]  # takes the seat
+        def transact_write_items(self, **_: Any) -> None:
+            self.calls += 1
             seconds_left[0] -= 1.9
             raise ClientError({"Error": {"Code": "TransactionInProgressException"}}, "TransactWriteItems")
 
@@ -274,9 +274,47 @@ def test_a_transaction_still_in_progress_is_tried_again_only_while_the_purchase_
     with pytest.raises(ServiceUnavailable):
         place_through(client, deadline=Deadline(lambda: seconds_left[0], CALL_SECONDS))
 
-    # A second try would have left less than the message and a release need (the release was tried instead).
-    assert client.reserves == 1
-    assert seconds_left[0] > 0
+    # A second try would have left less than the message and a release need; a release would only conflict
+    # with the transaction still running (if it commits, the reconciler queues the ticket).
+    assert client.calls == 1
+    assert queued(resources) == []
+
+
+@pytest.mark.parametrize(
+    ("code", "retries", "may_have_committed"),
+    [
+        ("ProvisionedThroughputExceededException", 0, False),  # refused on botocore's only attempt
+        ("ProvisionedThroughputExceededException", 1, True),  # the first attempt's answer may have been lost
+        ("InternalServerError", 0, True),
+    ],
+)
+def test_a_failed_seat_step_is_released_only_when_it_may_have_committed(
+    resources: LocalResources, code: str, retries: int, may_have_committed: bool
+) -> None:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    transactions: list[str] = []
+
+    class FailingOnce:
+        """The ledger's client, whose first transaction fails with `code` after `retries` of botocore's."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(dynamodb, name)
+
+        def transact_write_items(self, **request: Any) -> Any:
+            transactions.append(request["TransactItems"][0]["Update"]["UpdateExpression"])
+            if len(transactions) == 1:
+                failure = {"Error": {"Code": code}, "ResponseMetadata": {"RetryAttempts": retries}}
+                raise ClientError(failure, "TransactWriteItems")  # type: ignore[arg-type]
+            return dynamodb.transact_write_items(**request)
+
+    with pytest.raises(ServiceUnavailable):
+        place_through(FailingOnce())
+
+    # The release of a ticket never recorded is refused: nothing changes, but it is one more write during an
+    # outage, tried only when the seat may be taken.
+    assert len(transactions) == (2 if may_have_committed else 1)
+    assert tickets_of() == []
+    assert int(gig_item().get("sold", 0)) == 0
     assert queued(resources) == []
 
 

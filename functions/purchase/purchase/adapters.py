@@ -299,10 +299,20 @@ class TicketLedger:
                         if conflict:
                             token = str(uuid4())  # that one was cancelled: the next is a new transaction
                         continue
-                if not reasons:  # not cancelled: an earlier attempt's answer may have been lost
-                    raise OutcomeUnknown(f"ticket ledger: {error.response['Error']['Code']}") from error
-                return reasons
-            except BotoCoreError as error:
+                if reasons:
+                    return reasons
+                code = error.response["Error"]["Code"]
+                if in_progress:
+                    # It commits or is cancelled on its own, and a release now would only conflict with it. If it
+                    # commits, the ticket stays RESERVED and the reconciler queues its confirmation.
+                    raise ServiceUnavailable("ticket ledger: transaction still in progress") from error
+                # Refused outright on botocore's only attempt (throttled, say): nothing was written. After a retry,
+                # the answer to an earlier attempt may have been lost; DynamoDB's 500 may come after a commit.
+                retried = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
+                if retried or code == "InternalServerError":
+                    raise OutcomeUnknown(f"ticket ledger: {code}") from error
+                raise ServiceUnavailable(f"ticket ledger: {code}") from error
+            except BotoCoreError as error:  # a timeout, on this attempt or botocore's earlier one: sent or not
                 raise OutcomeUnknown("ticket ledger unavailable") from error
             else:
                 return None

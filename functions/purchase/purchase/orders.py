@@ -54,8 +54,8 @@ class ServiceUnavailable(Exception):
 
 
 class OutcomeUnknown(ServiceUnavailable):
-    """A ledger write failed without DynamoDB saying it was cancelled: it may have committed all the same
-    (an answer lost to a timeout, on any of botocore's attempts, or a transaction still in progress)."""
+    """A ledger write failed without DynamoDB saying it was cancelled or refused: it may have committed all the
+    same (an answer lost to a timeout, on any of botocore's attempts, or an internal error after the commit)."""
 
 
 # --- What the logic needs from the outside world -----------------------------------------------------------
