@@ -179,6 +179,15 @@ def test_a_config_file_of_one_s_own_names_the_stack_as_sam_deploy_reads_it(tmp_p
     assert (named, session.region_name) == ("my-shop", "eu-west-2")
 
 
+def test_a_config_file_that_is_missing_or_not_sam_s_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "other.toml").write_text('[prod.deploy.parameters]\nstack_name = "x"\n')
+
+    for config in (tmp_path / "missing.toml", tmp_path / "other.toml"):
+        with pytest.raises(SystemExit) as exited:
+            stack.session_from_args("seed", ["--config-file", str(config)])
+        assert exited.value.code == 2
+
+
 def test_without_a_region_the_command_says_how_to_give_one(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for variable in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
         monkeypatch.delenv(variable, raising=False)

@@ -179,18 +179,23 @@ def test_an_unknown_gig_is_a_404_naming_the_gig_id(resources: LocalResources, la
     assert queued(resources) == []
 
 
-def test_a_gig_priced_with_a_dynamodb_number_is_sold_at_the_price_get_gigs_shows(
+def test_a_gig_with_numbers_where_text_belongs_is_sold_as_get_gigs_shows_it(
     resources: LocalResources, lambda_context: LambdaContext
 ) -> None:
     gigs = boto3.resource("dynamodb", region_name=REGION).Table(resources.refs["GigsTable"])
     gigs.update_item(
-        Key={"id": VALID["gigId"]}, UpdateExpression="SET price = :price", ExpressionAttributeValues={":price": 1156}
+        Key={"id": VALID["gigId"]},
+        UpdateExpression="SET price = :price, bandName = :band",
+        ExpressionAttributeValues={":price": 1156, ":band": 311},
     )
 
     response = purchase(lambda_context)
 
     assert response["statusCode"] == 202
-    assert ticket_item(body_of(response)["ticketId"])["price"] == "1156"  # str(), as the gigs function reads it
+    # str(), as the gigs function reads them
+    assert ticket_item(body_of(response)["ticketId"])["price"] == "1156"
+    (message,) = queued(resources)
+    assert message["gig"]["bandName"] == "311"
 
 
 @pytest.mark.parametrize(

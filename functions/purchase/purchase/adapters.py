@@ -83,8 +83,8 @@ class GigCatalogue:
 
 
 def _gig_on_sale(item: dict[str, Any]) -> GigOnSale | None:
-    """The gig, or None for an item that is not one, as GET /gigs reads the catalogue: a number or a string
-    for the price, and a malformed item is no gig (logged), not a crash."""
+    """The gig, or None for an item that is not one, as GET /gigs reads the catalogue: a number where text
+    belongs is text, and a malformed item is no gig (logged), not a crash."""
     gig = _plain(item)
     try:
         return GigOnSale(

@@ -42,6 +42,9 @@ class Buyer(CamelModel):
 class GigDetails(CamelModel):
     """The gig as the confirmation email shows it."""
 
+    # Read from the catalogue as the gigs function reads it: a number where text belongs (the band "311") is text.
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
     id: str
     band_name: str
     venue: str
