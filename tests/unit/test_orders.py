@@ -293,6 +293,19 @@ def test_with_too_little_time_left_to_give_a_seat_back_no_seat_is_taken(catalogu
     assert (ledger.tickets, queue.sent, catalogue.gig.sold) == ({}, [], 0)
 
 
+def test_with_a_key_a_seat_is_taken_only_with_time_left_for_powertools_record_after_ours(
+    catalogue: Catalogue, ledger: Ledger
+) -> None:
+    deadline = Deadline(seconds_left=lambda: 19.9, call_seconds=5)  # three calls, not four
+
+    with pytest.raises(ServiceUnavailable):
+        place_order(order(), catalogue, ledger, Queue(), claim_for(order()), deadline=deadline)
+    assert (ledger.tickets, catalogue.gig.sold) == ({}, 0)
+
+    place_order(order(), catalogue, ledger, Queue(), deadline=deadline)  # without a key, three are enough
+    assert catalogue.gig.sold == 1
+
+
 def test_when_time_runs_short_after_the_seat_is_taken_it_is_given_back_and_nothing_is_queued(
     catalogue: Catalogue, ledger: Ledger
 ) -> None:

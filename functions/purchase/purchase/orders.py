@@ -169,6 +169,10 @@ def place_order(
         price=gig.price,
         created_at=clock(),
     )
+    if claim:
+        # Powertools deletes its record of a keyed order that fails (saves it, when it succeeds): a call after
+        # ours, whose time is set aside here.
+        deadline = deadline.keeping(calls=1)
     if not deadline.allows(calls=3):  # take the seat, queue the confirmation, or give the seat back
         raise ServiceUnavailable("too little time left to sell a seat")
     try:
