@@ -111,7 +111,6 @@ def test_a_bad_name_is_rejected_with_the_reason(field: str, value: str, message:
         ("\u202e", "Cf right-to-left override"),
         ("\u2066", "Cf left-to-right isolate"),
         ("\u200b", "Cf zero-width space"),
-        ("\u200d", "Cf zero-width joiner"),
         ("\ufeff", "Cf byte order mark"),
         ("\u2060", "Cf word joiner"),
         ("\U000e0041", "Cf tag letter A"),
@@ -127,6 +126,18 @@ def test_a_bad_name_is_rejected_with_the_reason(field: str, value: str, message:
 def test_a_name_with_a_forbidden_character_anywhere_is_rejected(field: str, character: str, category: str) -> None:
     for name in (f"{character}Ada", f"Ada{character}Lovelace", f"Ada{character}"):
         assert errors_of(**{field: name}) == {field: FORBIDDEN}
+
+
+# Persian writes a non-joiner inside names (Ali-Akbar); Devanagari a joiner after a virama.
+@pytest.mark.parametrize("name", ["علی\u200cاکبر", "क्\u200dष", "Ada\u200dLovelace"])  # noqa: RUF001
+def test_a_zero_width_joiner_or_non_joiner_between_letters_is_part_of_a_name(name: str) -> None:
+    assert validate(name=name).name == name
+
+
+@pytest.mark.parametrize("joiner", ["\u200c", "\u200d"])
+def test_a_zero_width_joiner_or_non_joiner_elsewhere_is_refused(joiner: str) -> None:
+    for name in (f"{joiner}Ada", f"Ada{joiner}", f"Ada {joiner}Lovelace", f"Ada{joiner} Lovelace", f"www{joiner}.x"):
+        assert errors_of(name=name) == {"name": FORBIDDEN}
 
 
 @pytest.mark.parametrize(
@@ -352,7 +363,15 @@ def test_any_name_is_either_rejected_by_field_or_free_of_forbidden_characters(na
         assert [error["loc"] for error in outcome.errors()] == [("name",)]
         return
     accepted = outcome.name
-    assert not {unicodedata.category(character) for character in accepted} & NAME_CATEGORIES_REFUSED
+    # A zero-width joiner or non-joiner only between letters or marks.
+    for joiner in re.finditer("[\u200c\u200d]", accepted):
+        before, after = accepted[joiner.start() - 1 : joiner.start()], accepted[joiner.end() : joiner.end() + 1]
+        assert before
+        assert after
+        assert unicodedata.category(before)[0] in "LM"
+        assert unicodedata.category(after)[0] in "LM"
+    others = re.sub("[\u200c\u200d]", "", accepted)
+    assert not {unicodedata.category(character) for character in others} & NAME_CATEGORIES_REFUSED
     as_read = unicodedata.normalize("NFKC", accepted)
     assert not re.search(r"@|://|www\.", as_read, re.IGNORECASE)
     assert not re.search(r"\d(?:[ -]?\d){11}", as_read)  # a card number, spaced or not

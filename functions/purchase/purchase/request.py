@@ -35,8 +35,10 @@ MAX_EXPIRY_YEARS_AHEAD = 20
 # logs, where a control character (Cc: CR, LF, NUL...), a format character (Cf: bidi overrides and marks,
 # zero-width spaces and joiners, the BOM, tag characters), a private-use (Co), unassigned (Cn) or lone
 # surrogate (Cs) code point, or a line or paragraph separator (Zl, Zp) is an injection or a disguise,
-# not part of a name. (The price: the zero-width joiners some scripts use are refused too.)
+# not part of a name. The exception: the zero-width non-joiner and joiner between two letters (or marks), where
+# Persian and the Indic scripts write them inside names (علی‌اکبر).
 FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"})
+JOINERS = frozenset("\u200c\u200d")
 # Nor these, which show as nothing although their categories are letters, symbols or marks: the Hangul
 # fillers, the blank braille pattern, the combining grapheme joiner and two Khmer vowels Unicode deprecated.
 INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5")
@@ -52,11 +54,12 @@ _AS_READ = str.maketrans(
     | dict.fromkeys(range(0xFE00, 0xFE10))  # variation selectors
     | dict.fromkeys(range(0xE0100, 0xE01F0))  # variation selectors supplement
     | dict.fromkeys(range(0x180B, 0x1810))  # Mongolian free variation selectors
+    | dict.fromkeys(JOINERS)
 )
 
 
 def _person_name(value: str) -> str:
-    if any(unicodedata.category(ch) in FORBIDDEN_CATEGORIES or ch in INVISIBLE for ch in value):
+    if any(_forbidden(value, at) for at in range(len(value))):
         raise PydanticCustomError(
             "forbidden_characters", "Must not contain line breaks, control, invisible or unassigned characters"
         )
@@ -76,6 +79,17 @@ def _person_name(value: str) -> str:
     if not any(unicodedata.category(ch).startswith("L") for ch in value):
         raise PydanticCustomError("no_letter", "Must contain a letter")
     return value
+
+
+def _forbidden(text: str, at: int) -> bool:
+    character = text[at]
+    if character in JOINERS:
+        return not (0 < at < len(text) - 1 and _in_a_word(text[at - 1]) and _in_a_word(text[at + 1]))
+    return character in INVISIBLE or unicodedata.category(character) in FORBIDDEN_CATEGORIES
+
+
+def _in_a_word(character: str) -> bool:
+    return unicodedata.category(character)[0] in "LM" and character not in INVISIBLE
 
 
 def _email_address(value: str) -> str:
