@@ -7,8 +7,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-# Twelve or more digits, single spaces or dashes allowed between them: what a card number looks like.
-LONG_NUMBER = re.compile(r"\d(?:[ -]?\d){11,}")
+# Twelve or more digits, up to three separators (spaces, dots, dashes...) between them: a card number.
+LONG_NUMBER = re.compile(r"\d(?:[\W_]{0,3}\d){11,}")
 
 
 class CamelModel(BaseModel):

@@ -35,20 +35,22 @@ MAX_EXPIRY_YEARS_AHEAD = 20
 # logs, where a control character (Cc: CR, LF, NUL...), a format character (Cf: bidi overrides and marks,
 # zero-width spaces and joiners, the BOM, tag characters), a private-use (Co), unassigned (Cn) or lone
 # surrogate (Cs) code point, or a line or paragraph separator (Zl, Zp) is an injection or a disguise,
-# not part of a name. The exception: the zero-width non-joiner and joiner between two letters (or marks), where
-# Persian and the Indic scripts write them inside names (علی‌اکبر).
+# not part of a name. The exception: the zero-width non-joiner and joiner after a letter (or mark), where
+# Persian and the Indic scripts write them in names (علی‌اکبر; Malayalam ends a word with one, ജോണ്‍).
 FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Cs", "Zl", "Zp"})
 JOINERS = frozenset("\u200c\u200d")
 # Nor these, which show as nothing although their categories are letters, symbols or marks: the Hangul
-# fillers, the blank braille pattern, the combining grapheme joiner and two Khmer vowels Unicode deprecated.
-INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5")
+# fillers, the blank braille pattern, the combining grapheme joiner, two Khmer vowels Unicode deprecated and
+# the Khitan filler.
+INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5\U00016fe4")
 # Second, no web or email address: the buyer's name is greeted in an email the shop sends to whatever address
 # the order gives, and a link there would make the shop a relay for someone else's message. That is "://",
-# "www.", "@", or a domain followed by a path ("t.me/offer"). A bare domain ("shop.example") is let through: it
-# cannot be told from a title written without a space ("Dr.med.", "Md.Rahim", Thai "ดร.สมชาย"). Checked as a
-# mail client shows the name: in NFKC form (a fullwidth at sign or full stop is "@" or "."), ideographic full
-# stops read as dots, and without the invisible selectors that NFKC keeps and a link would drop.
-ADDRESS_IN_NAME = re.compile(r"://|www\.|@|[^\W_]\.[^\W\d_]{2,}/", re.IGNORECASE)
+# "\\", "www.", "@", or a domain followed by a path, query, fragment or port ("t.me/offer", "evil.example?x").
+# A bare domain ("shop.example") is let through: it cannot be told from a title written without a space
+# ("Dr.med.", "Md.Rahim", Thai "ดร.สมชาย"). Checked as a mail client shows the name: in NFKC form (a fullwidth
+# at sign or full stop is "@" or "."), ideographic full stops read as dots, and without the invisible
+# selectors and joiners that a link would drop, nor the marks that would split a label ("ab\u0301.com").
+ADDRESS_IN_NAME = re.compile(r"://|\\\\|www\.|@|[^\W_]\.(?:[^\W\d_]{2,}|xn--[\w-]+)\.?(?::\d+)?[/?#\\]", re.IGNORECASE)
 _AS_READ = str.maketrans(
     {"\u3002": ".", "\uff61": "."}
     | dict.fromkeys(range(0xFE00, 0xFE10))  # variation selectors
@@ -64,6 +66,7 @@ def _person_name(value: str) -> str:
             "forbidden_characters", "Must not contain line breaks, control, invisible or unassigned characters"
         )
     as_read = unicodedata.normalize("NFKC", value).translate(_AS_READ)
+    as_read = "".join(ch for ch in as_read if unicodedata.category(ch)[0] != "M")
     if ADDRESS_IN_NAME.search(as_read):
         raise PydanticCustomError("address_in_name", "Must be a name, not a web or email address")
     # A card number pasted into the wrong field: it would be stored, queued and emailed with the name.
@@ -83,8 +86,9 @@ def _person_name(value: str) -> str:
 
 def _forbidden(text: str, at: int) -> bool:
     character = text[at]
-    if character in JOINERS:
-        return not (0 < at < len(text) - 1 and _in_a_word(text[at - 1]) and _in_a_word(text[at + 1]))
+    if character in JOINERS:  # after a letter, and before a letter, a space or the end
+        after = text[at + 1 : at + 2]
+        return not (at > 0 and _in_a_word(text[at - 1]) and (not after or after.isspace() or _in_a_word(after)))
     return character in INVISIBLE or unicodedata.category(character) in FORBIDDEN_CATEGORIES
 
 
