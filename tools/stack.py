@@ -32,8 +32,8 @@ def session_from_args(description: str, argv: list[str] | None = None) -> tuple[
     known, _ = first.parse_known_args(argv)
     try:
         defaults = deployed_with(known.config_file)
-    except (OSError, KeyError, tomllib.TOMLDecodeError) as error:
-        first.error(f"{known.config_file}: not a SAM config file with a [default] environment ({error!r})")
+    except (OSError, ValueError, LookupError, AttributeError, TypeError) as error:  # TOMLDecodeError: ValueError
+        first.error(f"{known.config_file}: not a TOML SAM config file with a [default] environment ({error!r})")
     parser = argparse.ArgumentParser(description=description, parents=[first])
     parser.add_argument("--stack-name", default=defaults.get("stack_name"), help="default: the config file's")
     parser.add_argument("--region", default=defaults.get("region"), help="default: the config file's, else AWS's")

@@ -181,8 +181,11 @@ def test_a_config_file_of_one_s_own_names_the_stack_as_sam_deploy_reads_it(tmp_p
 
 def test_a_config_file_that_is_missing_or_not_sam_s_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "other.toml").write_text('[prod.deploy.parameters]\nstack_name = "x"\n')
+    (tmp_path / "flat.toml").write_text('default = "x"\n')
+    (tmp_path / "latin1.toml").write_bytes(b'stack_name = "caf\xe9"\n')
 
-    for config in (tmp_path / "missing.toml", tmp_path / "other.toml"):
+    for name in ("missing.toml", "other.toml", "flat.toml", "latin1.toml"):
+        config = tmp_path / name
         with pytest.raises(SystemExit) as exited:
             stack.session_from_args("seed", ["--config-file", str(config)])
         assert exited.value.code == 2

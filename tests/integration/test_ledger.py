@@ -280,6 +280,39 @@ def test_a_transaction_still_in_progress_is_tried_again_only_while_the_purchase_
     assert queued(resources) == []
 
 
+def test_a_refusal_after_a_transaction_found_in_progress_still_releases_the_seat(resources: LocalResources) -> None:
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    answers = iter(["committed, answer lost", "in progress", "throttled"])
+
+    class Brownout:
+        """The first attempt commits unheard; the ledger's retry finds it in progress, the next is throttled."""
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(dynamodb, name)
+
+        def transact_write_items(self, **request: Any) -> Any:
+            match next(answers, None):
+                case "committed, answer lost":
+                    dynamodb.transact_write_items(**request)
+                    code = "TransactionInProgressException"  # what botocore's own retry heard
+                case "in progress":
+                    code = "TransactionInProgressException"
+                case "throttled":  # on botocore's only attempt: its retry quota is spent
+                    code = "ThrottlingException"
+                case None:
+                    return dynamodb.transact_write_items(**request)
+            failure = {"Error": {"Code": code}, "ResponseMetadata": {"RetryAttempts": 0}}
+            raise ClientError(failure, "TransactWriteItems")  # type: ignore[arg-type]
+
+    with pytest.raises(ServiceUnavailable):
+        place_through(Brownout())
+
+    (ticket,) = tickets_of()
+    assert ticket["status"] == "RELEASED"
+    assert int(gig_item()["sold"]) == 0
+    assert queued(resources) == []
+
+
 @pytest.mark.parametrize(
     ("code", "retries", "may_have_committed"),
     [

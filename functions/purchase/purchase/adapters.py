@@ -285,6 +285,7 @@ class TicketLedger:
         # again. botocore keeps a call's token for its own retries; this one is also kept across the calls below
         # that repeat the same transaction, so a retry of one that did commit never takes a second seat.
         token = str(uuid4())
+        seen_in_progress = False  # the transaction under `token` may commit whatever a later attempt hears
         for attempt in range(1, self.TRANSACTION_ATTEMPTS + 1):
             try:
                 self._client.transact_write_items(TransactItems=items, ClientRequestToken=token)
@@ -292,12 +293,14 @@ class TicketLedger:
                 reasons = cast(list[dict[str, Any]] | None, error.response.get("CancellationReasons"))
                 # Still in progress, it may yet commit: the same transaction again learns how it ended.
                 in_progress = error.response["Error"]["Code"] == "TransactionInProgressException"
+                seen_in_progress = seen_in_progress or in_progress
                 conflict = any(reason.get("Code") == "TransactionConflict" for reason in reasons or [])
                 if (in_progress or conflict) and attempt < self.TRANSACTION_ATTEMPTS:
                     _backoff(attempt)
                     if deadline.allows(calls=1):  # checked after the wait, which the deadline also counts
                         if conflict:
                             token = str(uuid4())  # that one was cancelled: the next is a new transaction
+                            seen_in_progress = False
                         continue
                 if reasons:
                     return reasons
@@ -307,9 +310,10 @@ class TicketLedger:
                     # commits, the ticket stays RESERVED and the reconciler queues its confirmation.
                     raise ServiceUnavailable("ticket ledger: transaction still in progress") from error
                 # Refused outright on botocore's only attempt (throttled, say): nothing was written. After a retry,
-                # the answer to an earlier attempt may have been lost; DynamoDB's 500 may come after a commit.
+                # the answer to an earlier attempt may have been lost (and one found in progress may have committed
+                # since); DynamoDB's 500 may come after a commit.
                 retried = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0) > 0
-                if retried or code == "InternalServerError":
+                if retried or seen_in_progress or code == "InternalServerError":
                     raise OutcomeUnknown(f"ticket ledger: {code}") from error
                 raise ServiceUnavailable(f"ticket ledger: {code}") from error
             except BotoCoreError as error:  # a timeout, on this attempt or botocore's earlier one: sent or not
