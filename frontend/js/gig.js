@@ -118,6 +118,12 @@ let gigId = "";
  */
 let sent = null;
 const PENDING_KEYS = "encore.pendingOrderKeys";
+/**
+ * The ticket this tab bought for each gig, kept in sessionStorage: a reload, Back or Forward shows its
+ * confirmation again rather than an empty form, so the buyer keeps the ticket id and does not buy twice by
+ * accident. Only the ticket id and the address masked as the API masks it (`a***@example.com`).
+ */
+const BOUGHT = "encore.ticketsBought";
 
 /**
  * The form control for an API field name.
@@ -261,6 +267,10 @@ async function load(retried = false) {
     }
     clearStatus(status);
     renderGig(gig, id);
+    const bought = boughtTickets()[gigId];
+    if (bought && typeof bought.ticketId === "string") {
+      showSuccess(bought.ticketId, text(bought.email), { restored: true });
+    }
     if (retried) document.getElementById("gig-title")?.focus(); // not the status line, now empty
   } catch (error) {
     showLoadError(status, loadErrorMessage(error, "this gig"), () => {
@@ -479,6 +489,34 @@ function savePendingKeys(keys) {
   }
 }
 
+/** @returns {Record<string, {ticketId: string, email: string}>} Tickets bought from this tab, by gig id. */
+function boughtTickets() {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(BOUGHT) ?? "{}");
+    return stored && typeof stored === "object" ? stored : {};
+  } catch {
+    return {};
+  }
+}
+
+/** @param {Record<string, {ticketId: string, email: string}>} tickets */
+function saveBoughtTickets(tickets) {
+  try {
+    sessionStorage.setItem(BOUGHT, JSON.stringify(tickets));
+  } catch {
+    // Storage full or refused: the confirmation lives as long as the page.
+  }
+}
+
+/**
+ * `ada@example.com` -> `a***@example.com`, as `GET /tickets/{id}` shows it.
+ * @param {string} address
+ */
+function maskEmail(address) {
+  const at = address.lastIndexOf("@");
+  return `${address.slice(0, 1)}***@${address.slice(at + 1)}`;
+}
+
 /** The order last sent got an answer that settles it: its key is no longer needed to ask again. */
 function forgetSentKey() {
   if (sent?.identity) {
@@ -535,8 +573,9 @@ async function sendOrder(payload) {
  * Replace the form with the confirmation, then follow the ticket until its email is sent.
  * @param {string} ticketId
  * @param {string} email
+ * @param {{restored?: boolean}} [options] `restored`: shown again on coming back to the page; focus stays put.
  */
-function showSuccess(ticketId, email) {
+function showSuccess(ticketId, email, { restored = false } = {}) {
   const code = el("code", { id: "ticket-id", class: "ticket-id" }, ticketId || "See your confirmation email");
   const idLine = el("p", { class: "ticket-id-line" }, code);
   if (ticketId && navigator.clipboard && window.isSecureContext) {
@@ -555,6 +594,12 @@ function showSuccess(ticketId, email) {
   const title = el("h3", { class: "success__title" }, "You're going!");
   const ticketStatus = el("div", { id: "ticket-status", class: "ticket-status", role: "status" });
   const keep = el("p", {}, "Keep your ticket ID handy when you collect your ticket.");
+  const another = el("button", { type: "button", class: "button button--secondary" }, "Buy another ticket");
+  another.addEventListener("click", () => {
+    const { [gigId]: _, ...others } = boughtTickets();
+    saveBoughtTickets(others);
+    window.location.reload();
+  });
   const panel = el(
     "div",
     { id: "purchase-success", class: "success", tabindex: "-1" },
@@ -563,6 +608,7 @@ function showSuccess(ticketId, email) {
     idLine,
     ticketStatus,
     keep,
+    el("p", {}, another),
     el("p", {}, el("a", { href: "./" }, "Browse more gigs")),
   );
 
@@ -578,8 +624,9 @@ function showSuccess(ticketId, email) {
     keep.hidden = status === "RELEASED";
   };
   show("RESERVED");
-  form.replaceWith(panel);
-  panel.focus();
+  // In place of the form, or of the sold-out notice when the buyer's ticket was the last.
+  (form.isConnected ? form : document.getElementById("sold-out"))?.replaceWith(panel);
+  if (!restored) panel.focus();
   if (ticketId) followTicket(ticketId, show);
 }
 
@@ -622,7 +669,9 @@ function handleResponse(response, email) {
   const unsettled = !ok && (keyInProgress(response) || code === 429 || code >= 500);
   if (!unsettled) forgetSentKey();
   if (ok) {
-    showSuccess(body && typeof body === "object" ? text(body.ticketId) : "", email);
+    const ticketId = body && typeof body === "object" ? text(body.ticketId) : "";
+    if (ticketId) saveBoughtTickets({ ...boughtTickets(), [gigId]: { ticketId, email: maskEmail(email) } });
+    showSuccess(ticketId, email);
     refreshTicketsLeft();
   } else if (keyInProgress(response)) {
     showFormProblem(MESSAGES.inProgress);

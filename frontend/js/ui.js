@@ -62,7 +62,8 @@ export function fillTicketsLeft(root, value) {
 }
 
 /**
- * Resolve an image path from the API against the site root. Only http(s) URLs pass.
+ * Resolve an image path from the API against the site root. Only this site's own URLs pass, as the
+ * Content-Security-Policy allows (`img-src 'self'`): not `//elsewhere/...`, `javascript:` or `data:`.
  * @param {unknown} path e.g. "images/gigs/queen.svg"
  * @returns {string|null} Absolute URL, or null if unusable.
  */
@@ -70,7 +71,7 @@ export function assetUrl(path) {
   if (typeof path !== "string" || path.trim() === "") return null;
   try {
     const url = new URL(path.trim(), `${window.location.origin}/`);
-    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+    return url.origin === window.location.origin ? url.href : null;
   } catch {
     return null;
   }

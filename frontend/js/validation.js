@@ -12,8 +12,11 @@ export const MAX_EMAIL_LOCAL_LENGTH = 64;
 
 // The server's rule for names: no control (Cc), format (Cf: bidi marks and overrides, zero-width
 // characters), private-use (Co), unassigned (Cn) or surrogate (Cs) code point, no line or paragraph
-// separator (Zl, Zp).
+// separator (Zl, Zp); except a zero-width non-joiner or joiner after a letter, and before a letter, a space
+// or the end, as Persian and the Indic scripts write them in names.
 const CONTROL_CHARS = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}]/u;
+const JOINERS = new Set(["\u200c", "\u200d"]);
+const IN_A_WORD = /[\p{L}\p{M}]/u;
 // Nor a web or email address (the server's ADDRESS_IN_NAME): names are greeted in the confirmation email.
 const ADDRESS_IN_NAME = /:\/\/|www\.|@/i;
 const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -42,7 +45,14 @@ function asString(value) {
  * @returns {boolean}
  */
 export function hasControlCharacters(value) {
-  return CONTROL_CHARS.test(value);
+  const characters = [...value];
+  return characters.some((character, at) => {
+    if (!JOINERS.has(character)) return CONTROL_CHARS.test(character);
+    const before = characters[at - 1];
+    const after = characters[at + 1];
+    const joins = before !== undefined && IN_A_WORD.test(before);
+    return !(joins && (after === undefined || /\s/u.test(after) || IN_A_WORD.test(after)));
+  });
 }
 
 /**

@@ -821,3 +821,77 @@ def test_the_confirmation_and_the_sold_out_notice_fit_a_320_pixel_wide_screen(
         _open_gig(page, local_stack, GIGS[6]["id"])
         expect(page.locator("#sold-out")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def test_a_buyer_who_reloads_after_buying_sees_that_ticket_again_not_a_form_that_buys_another(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given a buyer who has bought a ticket
+    gig = GIGS[3]
+    email = _buyer_email()
+    _open_gig(page, local_stack, gig["id"])
+    posted = _purchases(page)
+    _fill_order(page, email)
+    _submit(page)
+    ticket_id = _expect_one_ticket_emailed(page, local_stack, email)
+
+    # When the page is reloaded, or left and come back to
+    page.reload()
+
+    # Then it shows that ticket's confirmation and status (the address as the API masks it), and no form
+    expect(page.locator("#ticket-id")).to_have_text(ticket_id)
+    expect(page.locator("#ticket-status")).to_contain_text("Email sent")
+    expect(page.locator("#ticket-status")).to_contain_text(f"{email[0]}***@example.com")
+    expect(page.locator("#buy-form")).to_have_count(0)
+    page.get_by_role("link", name="All gigs").first.click()
+    page.go_back()
+    expect(page.locator("#ticket-id")).to_have_text(ticket_id)
+
+    # And only "Buy another ticket" brings the form back, for an order of its own
+    page.get_by_role("button", name="Buy another ticket").click()
+    expect(page.locator("#buy-form")).to_be_visible()
+    _fill_order(page, email)
+    _submit(page)
+    expect(page.locator("#ticket-id")).not_to_have_text(ticket_id)
+    expect(page.locator("#ticket-id")).to_have_text(UUID4)
+    assert len(set(_keys(posted))) == 2
+    assert len(_ledger_tickets_of(local_stack, email)) == 2
+
+
+def test_a_persian_name_written_with_a_zero_width_non_joiner_buys_a_ticket(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given an order whose name is written as Persian writes it, a non-joiner inside the word (Ali-Akbar)
+    _open_gig(page, local_stack, GIGS[5]["id"])
+    _fill_order(page, _buyer_email())
+    page.get_by_label("Full name").fill("\u0639\u0644\u06cc\u200c\u0627\u06a9\u0628\u0631")
+
+    # When the buyer submits it
+    _submit(page)
+
+    # Then the form lets it through, as the shop does, and the shop sells the ticket
+    expect(page.locator("#purchase-success")).to_be_visible()
+
+
+def test_gig_images_from_another_site_are_not_requested_and_their_placeholders_show(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given a gig whose poster and map point at another site (one protocol-relative)
+    gig = GIGS[4]
+    elsewhere: list[str] = []
+    page.on("request", lambda request: elsewhere.append(request.url) if "evil.example" in request.url else None)
+
+    def from_elsewhere(route: Route) -> None:
+        answer = route.fetch()
+        images = {"image": "//evil.example/poster.png", "collectionPointMap": "https://evil.example/map.png"}
+        route.fulfill(response=answer, json={**answer.json(), **images})
+
+    page.route(f"**/gigs/{gig['id']}", from_elsewhere)
+
+    # When the buyer opens its page
+    _open_gig(page, local_stack, gig["id"])
+
+    # Then neither image is asked for, and both give way to their placeholders
+    for slot in ("image", "collectionPointMap"):
+        expect(page.locator(f"[data-slot-image='{slot}']")).to_be_hidden()
+    assert elsewhere == []
