@@ -895,3 +895,29 @@ def test_gig_images_from_another_site_are_not_requested_and_their_placeholders_s
     for slot in ("image", "collectionPointMap"):
         expect(page.locator(f"[data-slot-image='{slot}']")).to_be_hidden()
     assert elsewhere == []
+
+
+def test_a_buyer_whose_ticket_was_the_last_still_sees_it_on_reload_not_sold_out(
+    page: Page, local_stack: RunningStack
+) -> None:
+    # Given a buyer who has bought a ticket for a gig that has since sold out
+    gig = GIGS[12]
+    email = _buyer_email()
+    _open_gig(page, local_stack, gig["id"])
+    _fill_order(page, email)
+    _submit(page)
+    ticket_id = _expect_one_ticket_emailed(page, local_stack, email)
+
+    def sold_out_since(route: Route) -> None:
+        answer = route.fetch()
+        route.fulfill(response=answer, json={**answer.json(), "ticketsLeft": 0})
+
+    page.route(f"**/gigs/{gig['id']}", sold_out_since)
+
+    # When the page is reloaded
+    page.reload()
+
+    # Then the buyer's ticket stands where the sold-out notice would, and the page counts the gig sold out
+    expect(page.locator("#ticket-id")).to_have_text(ticket_id)
+    expect(page.locator("#sold-out")).to_have_count(0)
+    expect(page.locator("[data-slot='ticketsLeft']").first).to_have_text("Sold out")
