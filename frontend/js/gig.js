@@ -470,43 +470,40 @@ async function orderIdentity(payload) {
   return [...digest].map((byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
+/**
+ * A record this tab keeps in sessionStorage ({} if there is none, or it cannot be read).
+ * @param {string} name
+ * @returns {Record<string, any>}
+ */
+function stored(name) {
+  try {
+    const value = JSON.parse(sessionStorage.getItem(name) ?? "{}");
+    return value && typeof value === "object" ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * @param {string} name
+ * @param {Record<string, unknown>} value
+ */
+function store(name, value) {
+  try {
+    sessionStorage.setItem(name, JSON.stringify(value));
+  } catch {
+    // Storage full or refused: what it holds lives as long as the page.
+  }
+}
+
 /** @returns {Record<string, string>} The keys of orders sent from this tab and not yet answered. */
-function pendingKeys() {
-  try {
-    const stored = JSON.parse(sessionStorage.getItem(PENDING_KEYS) ?? "{}");
-    return stored && typeof stored === "object" ? stored : {};
-  } catch {
-    return {};
-  }
-}
-
+const pendingKeys = () => stored(PENDING_KEYS);
 /** @param {Record<string, string>} keys */
-function savePendingKeys(keys) {
-  try {
-    sessionStorage.setItem(PENDING_KEYS, JSON.stringify(keys));
-  } catch {
-    // Storage full or refused: the key lives as long as the page, as before.
-  }
-}
-
+const savePendingKeys = (keys) => store(PENDING_KEYS, keys);
 /** @returns {Record<string, {ticketId: string, email: string}>} Tickets bought from this tab, by gig id. */
-function boughtTickets() {
-  try {
-    const stored = JSON.parse(sessionStorage.getItem(BOUGHT) ?? "{}");
-    return stored && typeof stored === "object" ? stored : {};
-  } catch {
-    return {};
-  }
-}
-
+const boughtTickets = () => stored(BOUGHT);
 /** @param {Record<string, {ticketId: string, email: string}>} tickets */
-function saveBoughtTickets(tickets) {
-  try {
-    sessionStorage.setItem(BOUGHT, JSON.stringify(tickets));
-  } catch {
-    // Storage full or refused: the confirmation lives as long as the page.
-  }
-}
+const saveBoughtTickets = (tickets) => store(BOUGHT, tickets);
 
 /**
  * `ada@example.com` -> `a***@example.com`, as `GET /tickets/{id}` shows it.

@@ -207,6 +207,14 @@ def _emails_to(local_stack: RunningStack, email: str) -> list[str]:
     return sorted(path.name for path, message in sent if message["To"] == email)
 
 
+def _buy(page: Page, local_stack: RunningStack, gig_id: str, email: str) -> str:
+    """Buy a ticket for the gig on its page; the ticket's id, once emailed."""
+    _open_gig(page, local_stack, gig_id)
+    _fill_order(page, email)
+    _submit(page)
+    return _expect_one_ticket_emailed(page, local_stack, email)
+
+
 def _expect_one_ticket_emailed(page: Page, local_stack: RunningStack, email: str) -> str:
     """The ticket the page shows reached "Email sent"; it is the buyer's only ticket, and was emailed once."""
     expect(page.locator("#ticket-status")).to_contain_text("Email sent")
@@ -827,13 +835,9 @@ def test_a_buyer_who_reloads_after_buying_sees_that_ticket_again_not_a_form_that
     page: Page, local_stack: RunningStack
 ) -> None:
     # Given a buyer who has bought a ticket
-    gig = GIGS[3]
     email = _buyer_email()
-    _open_gig(page, local_stack, gig["id"])
     posted = _purchases(page)
-    _fill_order(page, email)
-    _submit(page)
-    ticket_id = _expect_one_ticket_emailed(page, local_stack, email)
+    ticket_id = _buy(page, local_stack, GIGS[3]["id"], email)
 
     # When the page is reloaded, or left and come back to
     page.reload()
@@ -902,11 +906,7 @@ def test_a_buyer_whose_ticket_was_the_last_still_sees_it_on_reload_not_sold_out(
 ) -> None:
     # Given a buyer who has bought a ticket for a gig that has since sold out
     gig = GIGS[12]
-    email = _buyer_email()
-    _open_gig(page, local_stack, gig["id"])
-    _fill_order(page, email)
-    _submit(page)
-    ticket_id = _expect_one_ticket_emailed(page, local_stack, email)
+    ticket_id = _buy(page, local_stack, gig["id"], _buyer_email())
 
     def sold_out_since(route: Route) -> None:
         answer = route.fetch()
