@@ -27,21 +27,21 @@ def deployed_with(config_file: Path = ROOT / "samconfig.toml") -> dict[str, str]
 
 def session_from_args(description: str, argv: list[str] | None = None) -> tuple[boto3.Session, str]:
     """Parse --config-file/--stack-name/--region/--profile, the options every deploy-time command takes."""
-    first = argparse.ArgumentParser(add_help=False)
-    first.add_argument("--config-file", type=Path, default=ROOT / "samconfig.toml", help="as `sam deploy`'s")
-    known, _ = first.parse_known_args(argv)
-    try:
-        defaults = deployed_with(known.config_file)
-    except (OSError, ValueError, LookupError, AttributeError, TypeError) as error:  # TOMLDecodeError: ValueError
-        first.error(f"{known.config_file}: not a TOML SAM config file with a [default] environment ({error!r})")
-    parser = argparse.ArgumentParser(description=description, parents=[first])
-    parser.add_argument("--stack-name", default=defaults.get("stack_name"), help="default: the config file's")
-    parser.add_argument("--region", default=defaults.get("region"), help="default: the config file's, else AWS's")
-    parser.add_argument("--profile", default=defaults.get("profile"), help="default: the config file's, else AWS's")
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--config-file", type=Path, default=ROOT / "samconfig.toml", help="as `sam deploy`'s")
+    parser.add_argument("--stack-name", help="default: the config file's")
+    parser.add_argument("--region", help="default: the config file's, else AWS's")
+    parser.add_argument("--profile", help="default: the config file's, else AWS's")
     args = parser.parse_args(argv)
-    if not args.stack_name:
+    try:
+        deployed = deployed_with(args.config_file)
+    except (OSError, ValueError, LookupError, AttributeError, TypeError) as error:  # TOMLDecodeError: ValueError
+        parser.error(f"{args.config_file}: not a TOML SAM config file with a [default] environment ({error!r})")
+    stack_name = args.stack_name or deployed.get("stack_name")
+    if not stack_name:
         parser.error("no stack name: pass --stack-name (make: STACK_NAME=...)")
-    return boto3.Session(profile_name=args.profile, region_name=args.region), args.stack_name
+    profile, region = args.profile or deployed.get("profile"), args.region or deployed.get("region")
+    return boto3.Session(profile_name=profile, region_name=region), stack_name
 
 
 def run(command: Callable[[boto3.Session, str], str], description: str) -> None:

@@ -290,9 +290,10 @@ class TicketLedger:
             try:
                 self._client.transact_write_items(TransactItems=items, ClientRequestToken=token)
             except ClientError as error:
+                code = error.response["Error"]["Code"]
                 reasons = cast(list[dict[str, Any]] | None, error.response.get("CancellationReasons"))
                 # Still in progress, it may yet commit: the same transaction again learns how it ended.
-                in_progress = error.response["Error"]["Code"] == "TransactionInProgressException"
+                in_progress = code == "TransactionInProgressException"
                 seen_in_progress = seen_in_progress or in_progress
                 conflict = any(reason.get("Code") == "TransactionConflict" for reason in reasons or [])
                 if (in_progress or conflict) and attempt < self.TRANSACTION_ATTEMPTS:
@@ -304,7 +305,6 @@ class TicketLedger:
                         continue
                 if reasons:
                     return reasons
-                code = error.response["Error"]["Code"]
                 if in_progress:
                     # It commits or is cancelled on its own, and a release now would only conflict with it. If it
                     # commits, the ticket stays RESERVED and the reconciler queues its confirmation.

@@ -48,16 +48,10 @@ INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5\U00016fe
 # "\\", "www.", "@", or a domain followed by a path, query, fragment or port ("t.me/offer", "evil.example?x").
 # A bare domain ("shop.example") is let through: it cannot be told from a title written without a space
 # ("Dr.med.", "Md.Rahim", Thai "ดร.สมชาย"). Checked as a mail client shows the name: in NFKC form (a fullwidth
-# at sign or full stop is "@" or "."), ideographic full stops read as dots, and without the invisible
-# selectors and joiners that a link would drop, nor the marks that would split a label ("ab\u0301.com").
+# at sign or full stop is "@" or "."), ideographic full stops read as dots, and without the joiners and marks
+# (variation selectors among them) that a link would drop or that would split a label ("ab\u0301.com").
 ADDRESS_IN_NAME = re.compile(r"://|\\\\|www\.|@|[^\W_]\.(?:[^\W\d_]{2,}|xn--[\w-]+)\.?(?::\d+)?[/?#\\]", re.IGNORECASE)
-_AS_READ = str.maketrans(
-    {"\u3002": ".", "\uff61": "."}
-    | dict.fromkeys(range(0xFE00, 0xFE10))  # variation selectors
-    | dict.fromkeys(range(0xE0100, 0xE01F0))  # variation selectors supplement
-    | dict.fromkeys(range(0x180B, 0x1810))  # Mongolian free variation selectors
-    | dict.fromkeys(JOINERS)
-)
+_AS_READ = str.maketrans({"\u3002": ".", "\uff61": "."} | dict.fromkeys(JOINERS))
 
 
 def _person_name(value: str) -> str:
@@ -93,7 +87,7 @@ def _forbidden(text: str, at: int) -> bool:
 
 
 def _in_a_word(character: str) -> bool:
-    return unicodedata.category(character)[0] in "LM" and character not in INVISIBLE
+    return unicodedata.category(character)[0] in "LM"
 
 
 def _email_address(value: str) -> str:

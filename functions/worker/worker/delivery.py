@@ -145,9 +145,9 @@ class Confirmations:
             return Delivery(Outcome.PARKED, refusal=rejected.code)
         outcome = Outcome(result["outcome"])
         if outcome is Outcome.SENT and not result.get("confirmed"):
-            # Again outside the once-only send, and on a replay: if this write fails, the record fails, and its
-            # next delivery replays the sent result (no second email) and records it then. A second email
-            # needs both this write's first try and Powertools' record of the send to fail.
+            # Not recorded with the send (or a result saved before it said so): recorded here, outside the
+            # once-only send. If this write fails, the record fails, and its next delivery replays the sent
+            # result (no second email) and records it then.
             self._ledger.confirm(ticket.ticket_id, result["messageId"])
         if result.get("replayed") and outcome is Outcome.SENT:
             outcome = Outcome.ALREADY_SENT
