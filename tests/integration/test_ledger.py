@@ -65,6 +65,35 @@ def place_through(ledger_client: Any, **options: Any) -> Ticket:
     return place_order(rooftop_order(), catalogue, TicketLedger(settings, client=ledger_client), queue, **options)
 
 
+class Scripted:
+    """moto's DynamoDB client for the ledger, whose first transactions end as `script` says: each step commits
+    the transaction first or not, then raises its error. Later transactions go through. `transactions` holds
+    every transaction's items, as sent."""
+
+    def __init__(self, *script: tuple[bool, Exception]) -> None:
+        self._client = boto3.client("dynamodb", region_name=REGION)
+        self._script = list(script)
+        self.transactions: list[list[dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def transact_write_items(self, **request: Any) -> Any:
+        self.transactions.append(request["TransactItems"])
+        if not self._script:
+            return self._client.transact_write_items(**request)
+        commit, error = self._script.pop(0)
+        if commit:
+            self._client.transact_write_items(**request)
+        raise error
+
+
+def refused(code: str, retries: int = 0) -> ClientError:
+    """DynamoDB's refusal with `code`, after `retries` of botocore's own."""
+    answer: Any = {"Error": {"Code": code}, "ResponseMetadata": {"RetryAttempts": retries}}
+    return ClientError(answer, "TransactWriteItems")
+
+
 def body(response: dict[str, Any]) -> Any:
     return json.loads(response["body"])
 
@@ -281,31 +310,15 @@ def test_a_transaction_still_in_progress_is_tried_again_only_while_the_purchase_
 
 
 def test_a_refusal_after_a_transaction_found_in_progress_still_releases_the_seat(resources: LocalResources) -> None:
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    answers = iter(["committed, answer lost", "in progress", "throttled"])
-
-    class Brownout:
-        """The first attempt commits unheard; the ledger's retry finds it in progress, the next is throttled."""
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(dynamodb, name)
-
-        def transact_write_items(self, **request: Any) -> Any:
-            match next(answers, None):
-                case "committed, answer lost":
-                    dynamodb.transact_write_items(**request)
-                    code = "TransactionInProgressException"  # what botocore's own retry heard
-                case "in progress":
-                    code = "TransactionInProgressException"
-                case "throttled":  # on botocore's only attempt: its retry quota is spent
-                    code = "ThrottlingException"
-                case None:
-                    return dynamodb.transact_write_items(**request)
-            failure = {"Error": {"Code": code}, "ResponseMetadata": {"RetryAttempts": 0}}
-            raise ClientError(failure, "TransactWriteItems")  # type: ignore[arg-type]
+    # The first attempt commits unheard (botocore's own retry heard "in progress"); the ledger's retry finds it
+    # in progress; the next is throttled on botocore's only attempt, its retry quota spent.
+    in_progress = "TransactionInProgressException"
+    brownout = Scripted(
+        (True, refused(in_progress)), (False, refused(in_progress)), (False, refused("ThrottlingException"))
+    )
 
     with pytest.raises(ServiceUnavailable):
-        place_through(Brownout())
+        place_through(brownout)
 
     (ticket,) = tickets_of()
     assert ticket["status"] == "RELEASED"
@@ -324,28 +337,14 @@ def test_a_refusal_after_a_transaction_found_in_progress_still_releases_the_seat
 def test_a_failed_seat_step_is_released_only_when_it_may_have_committed(
     resources: LocalResources, code: str, retries: int, may_have_committed: bool
 ) -> None:
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-    transactions: list[str] = []
-
-    class FailingOnce:
-        """The ledger's client, whose first transaction fails with `code` after `retries` of botocore's."""
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(dynamodb, name)
-
-        def transact_write_items(self, **request: Any) -> Any:
-            transactions.append(request["TransactItems"][0]["Update"]["UpdateExpression"])
-            if len(transactions) == 1:
-                failure = {"Error": {"Code": code}, "ResponseMetadata": {"RetryAttempts": retries}}
-                raise ClientError(failure, "TransactWriteItems")  # type: ignore[arg-type]
-            return dynamodb.transact_write_items(**request)
+    client = Scripted((False, refused(code, retries)))
 
     with pytest.raises(ServiceUnavailable):
-        place_through(FailingOnce())
+        place_through(client)
 
     # The release of a ticket never recorded is refused: nothing changes, but it is one more write during an
     # outage, tried only when the seat may be taken.
-    assert len(transactions) == (2 if may_have_committed else 1)
+    assert len(client.transactions) == (2 if may_have_committed else 1)
     assert tickets_of() == []
     assert int(gig_item().get("sold", 0)) == 0
     assert queued(resources) == []
@@ -354,31 +353,18 @@ def test_a_failed_seat_step_is_released_only_when_it_may_have_committed(
 def test_a_seat_taken_whose_answers_were_all_lost_is_given_back_and_the_key_freed(
     resources: LocalResources,
 ) -> None:
-    dynamodb = boto3.client("dynamodb", region_name=REGION)
-
-    class AnswersLost:
-        """The ledger's client, whose first transaction commits and every answer to it times out."""
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(dynamodb, name)
-
-        def transact_write_items(self, **request: Any) -> Any:
-            if not hasattr(self, "lost"):
-                self.lost = dynamodb.transact_write_items(**request)
-                raise ReadTimeoutError(endpoint_url="https://dynamodb.eu-west-1.amazonaws.com")
-            return dynamodb.transact_write_items(**request)
-
     claim = KeyClaim("order-1", rooftop_order().fingerprint())
 
     with pytest.raises(ServiceUnavailable):
-        place_through(AnswersLost(), claim=claim)
+        # Its first transaction commits, and every answer to it times out.
+        place_through(Scripted((True, ReadTimeoutError(endpoint_url="https://dynamodb.example"))), claim=claim)
 
     (released,) = tickets_of()
     assert released["status"] == "RELEASED"
     assert int(gig_item()["sold"]) == 0
     assert queued(resources) == []
     # The buyer's retry with the same key buys the seat afresh.
-    retried = place_through(dynamodb, claim=claim)
+    retried = place_through(boto3.client("dynamodb", region_name=REGION), claim=claim)
     assert str(retried.ticket_id) != released["id"]
     assert int(gig_item()["sold"]) == 1
     assert queued(resources) == [str(retried.ticket_id)]

@@ -3,6 +3,8 @@
 import json
 import threading
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from copy import deepcopy
 from io import StringIO
 from typing import Any, cast
@@ -31,6 +33,25 @@ def batch(*bodies: str) -> dict[str, Any]:
 
 def bodies() -> list[str]:
     return [record["body"] for record in load_event("worker-batch.json")["Records"]]
+
+
+@contextmanager
+def confirms_failing(
+    refused: Callable[[uuid.UUID, int], bool] = lambda ticket, earlier: False,
+) -> Iterator[list[uuid.UUID]]:
+    """The ledger's CONFIRMED writes, each throttled where `refused(ticket, writes before it)` says; yields
+    the ticket of every write tried."""
+    confirm, writes = TicketLedger.confirm, []
+
+    def throttled(self: TicketLedger, ticket: uuid.UUID, message_id: str) -> None:
+        writes.append(ticket)
+        if refused(ticket, len(writes) - 1):
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
+        confirm(self, ticket, message_id)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TicketLedger, "confirm", throttled)
+        yield writes
 
 
 @pytest.fixture
@@ -214,18 +235,11 @@ def test_a_sent_confirmation_is_recorded_on_the_ticket_with_ses_s_message_id(
 
 
 def test_when_recording_a_sent_email_fails_the_redelivery_records_it_without_a_second_email(
-    resources: LocalResources, sold: list[str], lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    resources: LocalResources, sold: list[str], lambda_context: LambdaContext
 ) -> None:
     ticket_id = json.loads(sold[0])["ticketId"]
-    confirm = TicketLedger.confirm
 
-    def throttled_for_the_first(self: TicketLedger, ticket: uuid.UUID, message_id: str) -> None:
-        if str(ticket) == ticket_id:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
-        confirm(self, ticket, message_id)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(TicketLedger, "confirm", throttled_for_the_first)
+    with confirms_failing(lambda ticket, _: str(ticket) == ticket_id):  # every write for the first ticket
         first = app.lambda_handler(batch(sold[0], sold[1]), lambda_context)
     assert first == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
 
@@ -241,16 +255,8 @@ def test_when_recording_with_the_send_fails_it_is_recorded_after_it_in_the_same_
     resources: LocalResources, sold: list[str], lambda_context: LambdaContext, logs: StringIO
 ) -> None:
     ticket_id = json.loads(sold[0])["ticketId"]
-    confirm, writes = TicketLedger.confirm, []
 
-    def throttled_once(self: TicketLedger, ticket: uuid.UUID, message_id: str) -> None:
-        writes.append(ticket)
-        if len(writes) == 1:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
-        confirm(self, ticket, message_id)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(TicketLedger, "confirm", throttled_once)
+    with confirms_failing(lambda _, earlier: earlier == 0):  # the first write only
         outcome = app.lambda_handler(batch(sold[0]), lambda_context)
 
     assert outcome == {"batchItemFailures": []}
@@ -263,14 +269,7 @@ def test_when_recording_with_the_send_fails_it_is_recorded_after_it_in_the_same_
 def test_a_sent_confirmation_costs_one_ledger_write_to_record(
     resources: LocalResources, sold: list[str], lambda_context: LambdaContext
 ) -> None:
-    confirm, writes = TicketLedger.confirm, []
-
-    def counted(self: TicketLedger, ticket: uuid.UUID, message_id: str) -> None:
-        writes.append(ticket)
-        confirm(self, ticket, message_id)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(TicketLedger, "confirm", counted)
+    with confirms_failing() as writes:
         app.lambda_handler(batch(sold[0]), lambda_context)  # sent
         app.lambda_handler(batch(sold[0]), lambda_context)  # delivered again: replayed
 
